@@ -1,0 +1,5 @@
+"""Billing write services."""
+
+from billing.services.subscriptions import subscription_start_trial
+
+__all__ = ["subscription_start_trial"]

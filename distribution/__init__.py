@@ -1,0 +1,1 @@
+"""Tenant plane: the distribution (分销) engine; it reacts to shop events, never the reverse."""

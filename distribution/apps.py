@@ -1,0 +1,7 @@
+from infra import planes
+
+
+class DistributionConfig(planes.PlaneAppConfig):
+    name = "distribution"
+    plane = "tenant"
+    verbose_name = "Distribution"

@@ -1,0 +1,1 @@
+"""Consoles for merchants, agencies and platform admins (server-rendered, htmx)."""

@@ -1,0 +1,7 @@
+from infra import planes
+
+
+class FrontendConfig(planes.PlaneAppConfig):
+    name = "frontend"
+    plane = "control"
+    verbose_name = "Consoles"

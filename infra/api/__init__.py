@@ -1,0 +1,1 @@
+"""API conventions shared by every DRF endpoint: errors, pagination, throttling."""

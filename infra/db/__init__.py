@@ -1,0 +1,1 @@
+"""PostgreSQL backend: django-tenants' schema switching, issuing `SET search_path` at most once."""

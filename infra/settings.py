@@ -1,0 +1,352 @@
+"""Settings for every environment, chosen by environment variables (ENVIRONMENT and the rest).
+
+ENVIRONMENT=development (the default) runs on embedded defaults started by `make dev`;
+ENVIRONMENT=test is used by `make test`; ENVIRONMENT=production demands its secrets and hosts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEVDATA_DIR = BASE_DIR / ".devdata"
+
+env = environ.Env()
+
+ENVIRONMENT = env.str("ENVIRONMENT", default="development")
+if ENVIRONMENT not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"ENVIRONMENT must be development, test or production: {ENVIRONMENT}")
+IS_PRODUCTION = ENVIRONMENT == "production"
+IS_TEST = ENVIRONMENT == "test"
+
+
+def _required_in_production(name: str, default: str) -> str:
+    """A variable production must set; other environments get a harmless default."""
+    if IS_PRODUCTION:
+        value = env.str(name, default="")
+        if not value:
+            raise ImproperlyConfigured(f"{name} must be set when ENVIRONMENT=production")
+        return value
+    return env.str(name, default=default)
+
+
+DEBUG = env.bool("DEBUG", default=ENVIRONMENT == "development")
+SECRET_KEY = _required_in_production(
+    "SECRET_KEY", "development-only-secret-key-which-is-long-enough-for-django-checks-0123456789"
+)
+if IS_PRODUCTION and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production")
+
+# The platform host serves signup, consoles, the platform admin and platform APIs; every shop
+# lives on <slug>.<PLATFORM_DOMAIN> or on a verified custom domain.
+PLATFORM_DOMAIN = _required_in_production("PLATFORM_DOMAIN", "localhost").lower()
+PLATFORM_SCHEME = env.str("PLATFORM_SCHEME", default="https" if IS_PRODUCTION else "http")
+# A port to show in links (development serves on :8000); empty for the default port.
+PLATFORM_PORT = env.str("PLATFORM_PORT", default="" if IS_PRODUCTION else "8000")
+# Extra names that reach the platform site (for example 127.0.0.1 in development).
+PLATFORM_EXTRA_HOSTS = env.list(
+    "PLATFORM_EXTRA_HOSTS", default=[] if IS_PRODUCTION else ["127.0.0.1", "testserver"]
+)
+# Tenant routing (tenants.middleware) is the allow-list of hosts: it answers 404 to any host that
+# is neither the platform nor a known shop, and custom domains are added by merchants at run time.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Applications, by plane (ARCHITECTURE §1). Each project app declares its plane on its
+# AppConfig; tests/test_planes.py checks that these lists and the declarations agree.
+SHARED_APPS = [
+    "django_tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "tenants",
+    "billing",
+    "themes.packages",
+    "frontend",
+]
+TENANT_APPS = [
+    "shop.core",
+    "distribution",
+    "themes.storefront",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# Issue `SET search_path` only when the schema changes, not before every cursor.
+TENANT_LIMIT_SET_CALLS = True
+PUBLIC_SCHEMA_NAME = "public"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "tenants.middleware.TenantRoutingMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.ConsoleAccessMiddleware",
+]
+
+# The shop host's URLs; the platform host's come from PUBLIC_SCHEMA_URLCONF. The routing
+# middleware sets request.urlconf on every request; `manage.py spectacular` documents the shop API.
+ROOT_URLCONF = "infra.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "infra.urls_public"
+WSGI_APPLICATION = "infra.wsgi.application"
+ASGI_APPLICATION = "infra.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database
+
+
+def _database_url() -> str:
+    url = env.str("DATABASE_URL", default="")
+    if url:
+        return url
+    # `make dev` starts an embedded PostgreSQL and records where it listens, so that other
+    # commands (manage.py shell, a second terminal) find it too.
+    recorded = DEVDATA_DIR / "database.url"
+    if not IS_PRODUCTION and recorded.exists():
+        return recorded.read_text().strip()
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Run `make dev` (it starts an embedded PostgreSQL) or set it."
+    )
+
+
+DATABASE_URL = _database_url()
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+DATABASES["default"]["ENGINE"] = "infra.db"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("TEST", {})
+if env.str("TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["TEST"]["NAME"] = env.str("TEST_DATABASE_NAME")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: Redis when REDIS_URL is set, otherwise the database (one cache for every process).
+# Keys always carry the schema of the current tenant (ARCHITECTURE §1).
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "platform_cache",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
+        }
+    }
+# Control-plane data read from any schema (tenant routing): the same store, keys not prefixed
+# by the current schema, so a change made inside a shop's context invalidates them too.
+CACHES["platform"] = {
+    key: value
+    for key, value in CACHES["default"].items()
+    if key not in {"KEY_FUNCTION", "REVERSE_KEY_FUNCTION"}
+}
+CACHES["platform"]["KEY_PREFIX"] = "platform" + CACHES["default"].get("KEY_PREFIX", "")
+
+# --- Accounts and sessions
+AUTH_USER_MODEL = "tenants.Account"
+AUTHENTICATION_BACKENDS = ["tenants.auth_backends.EmailOrPhoneBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console-home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if IS_TEST:
+    # Hashing strength is not under test; speed is.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Login throttling: failed attempts allowed per account and per IP within the window.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=20)
+LOGIN_FAILURE_WINDOW_S = env.int("LOGIN_FAILURE_WINDOW_S", default=15 * 60)
+# Verification codes sent by SMS and e-mail.
+VERIFICATION_CODE_TTL_S = 10 * 60
+SESSION_COOKIE_AGE = 14 * 24 * 3600
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+if IS_TEST:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{PLATFORM_DOMAIN}")
+# SMS: "console" prints codes (development); providers come with the members issue.
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+
+# --- Internationalisation
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+SHOP_CURRENCIES = ["CNY", "USD", "HKD", "SGD", "MYR", "THB", "VND", "IDR", "EUR", "GBP", "JPY"]
+SHOP_LANGUAGES = ["zh-hans", "en", "vi", "th", "id", "ms"]
+
+# --- Static files and media
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True
+STORAGES: dict[str, dict[str, Any]] = {
+    # Files of a shop always live under its schema name (infra.storage).
+    "default": {
+        "BACKEND": "infra.storage.TenantS3Storage"
+        if AWS_STORAGE_BUCKET_NAME
+        else "infra.storage.TenantFileSystemStorage"
+    },
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if IS_PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- REST APIs (ARCHITECTURE §3)
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "infra.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "infra.api.pagination.PagePagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "infra.api.throttling.TenantAnonRateThrottle",
+        "infra.api.throttling.TenantUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="600/min"),
+        "user": env.str("THROTTLE_USER", default="1200/min"),
+        "signup": env.str("THROTTLE_SIGNUP", default="30/hour"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shop API",
+    "DESCRIPTION": "The storefront API of one shop, served on the shop's own host.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery (tenant-schemas-celery): Redis when REDIS_URL is set, otherwise kombu's SQLAlchemy
+# transport on the development database, so `make dev` needs nothing else.
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+else:
+    _db = DATABASES["default"]
+    CELERY_BROKER_URL = "sqla+postgresql+psycopg2://{user}@/{name}?host={host}&port={port}".format(
+        user=_db.get("USER") or "postgres",
+        name=_db["NAME"],
+        host=_db.get("HOST") or "/tmp",
+        port=_db.get("PORT") or 5432,
+    )
+    CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "spare-schema-pool-refill": {
+        "task": "tenants.tasks.spare_pool_refill_task",
+        "schedule": 60.0,
+    },
+    "spare-schema-pool-prune": {
+        "task": "tenants.tasks.spare_pool_prune_task",
+        "schedule": crontab(minute=17),
+    },
+}
+
+# --- Provisioning: pre-migrated spare schemas claimed by signup (tenants.services.provisioning).
+SPARE_SCHEMA_POOL_SIZE = env.int("SPARE_SCHEMA_POOL_SIZE", default=10 if not IS_TEST else 3)
+
+# --- Security
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Outside production, static files are served from the app folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_AUTOREFRESH = not IS_PRODUCTION

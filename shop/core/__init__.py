@@ -1,0 +1,1 @@
+"""The shop's own profile and settings, in its schema."""

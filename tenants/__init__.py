@@ -1,0 +1,1 @@
+"""Control plane: tenants, domains, accounts, memberships, agencies, provisioning, audit log."""

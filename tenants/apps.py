@@ -1,0 +1,7 @@
+from infra import planes
+
+
+class TenantsConfig(planes.PlaneAppConfig):
+    name = "tenants"
+    plane = "control"
+    verbose_name = "Tenants and accounts"

@@ -1,0 +1,1 @@
+"""Write services of the tenants app (every one is @audited)."""

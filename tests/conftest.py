@@ -1,0 +1,79 @@
+"""Shared fixtures: one test shop per session (plus a second for isolation tests).
+
+Tests run in transactions rolled back at the end; the shops themselves are created once per
+test database, committed, by the real provisioning path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tenants.models import Tenant
+from tenants.services.audit import AuditContext
+from tenants.services.provisioning import tenant_provision, with_spare_schema
+
+
+def _shop(slug: str, name: str) -> Tenant:
+    existing = Tenant.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing
+    return with_spare_schema(
+        lambda: tenant_provision(
+            slug=slug,
+            name=name,
+            currency="CNY",
+            language="zh-hans",
+            time_zone="Asia/Shanghai",
+            context=AuditContext.system(),
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def shops(django_db_setup: Any, django_db_blocker: Any) -> dict[str, Tenant]:
+    """The session's two shops, `alpha` and `beta`, committed."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        return {"alpha": _shop("alpha", "Alpha Shop"), "beta": _shop("beta", "Beta Shop")}
+
+
+@pytest.fixture
+def shop(shops: dict[str, Tenant], db: None) -> Iterator[Tenant]:
+    """The test shop, with its schema active for the test."""
+    connection.set_tenant(shops["alpha"])
+    yield shops["alpha"]
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def other_shop(shops: dict[str, Tenant], db: None) -> Tenant:
+    """A second shop, for isolation tests (its schema is not activated)."""
+    return shops["beta"]
+
+
+@pytest.fixture
+def public(db: None) -> Iterator[None]:
+    """Run the test in the public schema."""
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def shop_client(shops: dict[str, Tenant], db: None) -> Client:
+    """A client on the test shop's host."""
+    return Client(HTTP_HOST="alpha.localhost")
+
+
+@pytest.fixture(autouse=True)
+def _clear_routing_cache() -> Iterator[None]:
+    from django.core.cache import caches
+
+    caches["platform"].clear()
+    caches["default"].clear()
+    yield

@@ -1,0 +1,1 @@
+"""Themes: packages (control plane) and the shop's storefront (tenant plane)."""

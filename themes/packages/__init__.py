@@ -1,0 +1,1 @@
+"""Control plane: theme packages and their versions, shared by many shops."""

@@ -1,0 +1,1 @@
+"""Tenant plane: the shop's H5 storefront (a plain page until the themes issue)."""
