@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 
 class DomainError(Exception):
     """An error a caller can act on; `code` is stable snake_case, `message` is translated."""
@@ -48,3 +50,11 @@ class Conflict(DomainError):
     code = "conflict"
     status_code = 409
     default_message = "The request conflicts with the current state."
+
+
+def validation_error_items(error: ValidationError) -> list[dict[str, str]]:
+    """A Django ValidationError as [{"code", "message"}] items of the API error format."""
+    return [
+        {"code": str(item.code or "invalid"), "message": str(item.message % (item.params or {}))}
+        for item in error.error_list
+    ]

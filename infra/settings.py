@@ -222,7 +222,7 @@ if IS_TEST:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{PLATFORM_DOMAIN}")
 # SMS: "console" prints codes (development); providers come with the members issue.
-SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+SMS_BACKEND = env.str("SMS_BACKEND", default="locmem" if IS_TEST else "console")
 
 # --- Internationalisation
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")

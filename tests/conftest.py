@@ -15,7 +15,7 @@ from django.test import Client
 
 from tenants.models import Tenant
 from tenants.services.audit import AuditContext
-from tenants.services.provisioning import tenant_provision, with_spare_schema
+from tenants.services.provisioning import spare_pool_refill, tenant_provision, with_spare_schema
 
 
 def _shop(slug: str, name: str) -> Tenant:
@@ -39,7 +39,11 @@ def shops(django_db_setup: Any, django_db_blocker: Any) -> dict[str, Tenant]:
     """The session's two shops, `alpha` and `beta`, committed."""
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
-        return {"alpha": _shop("alpha", "Alpha Shop"), "beta": _shop("beta", "Beta Shop")}
+        created = {"alpha": _shop("alpha", "Alpha Shop"), "beta": _shop("beta", "Beta Shop")}
+        # Tests that provision shops claim these inside their rolled-back transactions, so the
+        # same spares serve every test.
+        spare_pool_refill(size=2)
+        return created
 
 
 @pytest.fixture

@@ -115,3 +115,13 @@ def audited(service: Callable[P, R]) -> Callable[P, R]:
 
     wrapper.__audited__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def orchestrator(service: Callable[P, R]) -> Callable[P, R]:
+    """Mark a service that writes only through @audited services (and so audits through them).
+
+    Used where the work must span several transactions, such as signup building a spare schema
+    when the pool is empty and trying again.
+    """
+    service.__orchestrator__ = True  # type: ignore[attr-defined]
+    return service

@@ -1,0 +1,1 @@
+"""Adapters of the tenants app to the outside world."""
