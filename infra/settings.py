@@ -6,6 +6,7 @@ ENVIRONMENT=test is used by `make test`; ENVIRONMENT=production demands its secr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ env = environ.Env()
 
 ENVIRONMENT = env.str("ENVIRONMENT", default="development")
 if ENVIRONMENT not in {"development", "test", "production"}:
-    raise ImproperlyConfigured(f"ENVIRONMENT must be development, test or production: {ENVIRONMENT}")
+    raise ImproperlyConfigured(
+        f"ENVIRONMENT must be development, test or production: {ENVIRONMENT}"
+    )
 IS_PRODUCTION = ENVIRONMENT == "production"
 IS_TEST = ENVIRONMENT == "test"
 
@@ -148,6 +151,10 @@ def _database_url() -> str:
 
 DATABASE_URL = _database_url()
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+# A Unix-socket URL in libpq's form (postgresql://user@/name?host=/socket/dir, as `make dev`
+# writes it) carries the socket directory as an option; Django and the broker URL want HOST.
+if not DATABASES["default"].get("HOST") and "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = str(DATABASES["default"]["OPTIONS"].pop("host"))
 DATABASES["default"]["ENGINE"] = "infra.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -159,6 +166,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: Redis when REDIS_URL is set, otherwise the database (one cache for every process).
 # Keys always carry the schema of the current tenant (ARCHITECTURE §1).
 REDIS_URL = env.str("REDIS_URL", default="")
+if IS_TEST and REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    # Parallel test workers each get a Redis database of their own, as they get a PostgreSQL one.
+    _base, _, _number = REDIS_URL.rpartition("/")
+    _worker = int(os.environ["PYTEST_XDIST_WORKER"][2:])
+    REDIS_URL = f"{_base}/{(int(_number or 0) + 1 + _worker) % 16}"
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
@@ -166,7 +179,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_FUNCTION": "django_tenants.cache.make_key",
             "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 else:
@@ -175,7 +188,7 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "platform_cache",
             "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 # Control-plane data read from any schema (tenant routing): the same store, keys not prefixed

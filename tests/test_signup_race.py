@@ -75,7 +75,9 @@ def test_concurrent_signups_for_one_slug_one_wins_the_other_gets_slug_taken(
     )
     assert not committed(lambda: Account.objects.filter(email=loser_email).exists())
     # no orphan: the only new schema is the winner's; every pooled spare still exists
-    spare_names = set(committed(lambda: list(SpareSchema.objects.values_list("schema_name", flat=True))))
+    spare_names = set(
+        committed(lambda: list(SpareSchema.objects.values_list("schema_name", flat=True)))
+    )
     new_schemas = _schemas() - schemas_before
     assert new_schemas - spare_names == {"shop_race_shop"}
     assert spare_names <= _schemas()

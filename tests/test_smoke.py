@@ -8,7 +8,9 @@ from django.test import Client
 from tenants.models import Tenant
 
 
-def test_storefront_home_shows_the_shop_name_in_the_title(shop_client: Client, shop: Tenant) -> None:
+def test_storefront_home_shows_the_shop_name_in_the_title(
+    shop_client: Client, shop: Tenant
+) -> None:
     # when
     response = shop_client.get("/")
     # then

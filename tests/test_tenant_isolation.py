@@ -35,7 +35,7 @@ def seeded(shops: dict[str, Tenant], public: None) -> Iterator[dict[str, Tenant]
     alpha_id = _seed(shops["alpha"], "alpha secret")
     beta_id = _seed(shops["beta"], "beta data")
     assert alpha_id == beta_id
-    yield shops
+    return shops
 
 
 @pytest.fixture

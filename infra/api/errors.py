@@ -80,9 +80,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "validation_failed", _("Some fields are not valid."), _field_errors(exc.detail)
         )
     else:
-        code = _CODES_BY_EXCEPTION.get(type(exc)) or str(
-            getattr(exc, "default_code", "error")
-        )
+        code = _CODES_BY_EXCEPTION.get(type(exc)) or str(getattr(exc, "default_code", "error"))
         detail = exc.detail
         message = str(detail) if not isinstance(detail, (dict, list)) else _("Request failed.")
         body = error_body(code, message)

@@ -240,9 +240,7 @@ class AgencyShopCreateApi(APIView):
         operation_id="agency_shop_create",
     )
     def post(self, request: Request, agency_id: int) -> Response:
-        agency = Agency.objects.filter(
-            pk=agency_id, memberships__account=request.user
-        ).first()
+        agency = Agency.objects.filter(pk=agency_id, memberships__account=request.user).first()
         if agency is None:
             raise NotFound()
         data = ShopFieldsSerializer(data=request.data)

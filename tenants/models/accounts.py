@@ -131,3 +131,6 @@ class AgencyMembership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "agency"], name="agency_membership_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account} @ {self.agency_id} ({self.role})"

@@ -9,7 +9,7 @@ class VerificationCode(models.Model):
     class Purpose(models.TextChoices):
         VERIFY_EMAIL = "verify_email"
         VERIFY_PHONE = "verify_phone"
-        RESET_PASSWORD = "reset_password"
+        RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a password
 
     account = models.ForeignKey(
         "tenants.Account", on_delete=models.CASCADE, related_name="verification_codes"
@@ -25,3 +25,6 @@ class VerificationCode(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account", "purpose", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code for account {self.account_id}"

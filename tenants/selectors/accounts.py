@@ -16,9 +16,10 @@ def membership_role_get(*, account: Account, tenant: Tenant) -> str | None:
     )
     if role is not None:
         return str(role)
-    if tenant.agency_id is not None and AgencyMembership.objects.filter(
-        account=account, agency_id=tenant.agency_id
-    ).exists():
+    if (
+        tenant.agency_id is not None
+        and AgencyMembership.objects.filter(account=account, agency_id=tenant.agency_id).exists()
+    ):
         return str(Role.AGENCY)
     return None
 
@@ -35,7 +36,7 @@ def tenant_list_for_account(*, account: Account) -> QuerySet[Tenant]:
 
 def account_find_by_identifier(*, identifier: str) -> Account | None:
     """The account with this e-mail address or phone number."""
-    from tenants.services.accounts import identifier_normalize
+    from tenants.identifiers import identifier_normalize
 
     kind, value = identifier_normalize(identifier)
     if kind == "email":

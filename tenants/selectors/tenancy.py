@@ -53,9 +53,7 @@ def tenant_get_by_host(*, host: str) -> Tenant | None:
         return None
     if isinstance(cached, Tenant):
         return cached
-    domain = (
-        Domain.objects.select_related("tenant").filter(domain=host, is_verified=True).first()
-    )
+    domain = Domain.objects.select_related("tenant").filter(domain=host, is_verified=True).first()
     if domain is None:
         cache.set(host_key(host), _UNKNOWN, UNKNOWN_TTL_S)
         return None
@@ -83,9 +81,8 @@ def tenant_routing_forget(*, tenant: Tenant | None = None, hosts: list[str] | No
     if tenant is not None:
         keys.append(slug_key(tenant.slug))
         keys.extend(
-            host_key(domain) for domain in Domain.objects.filter(tenant=tenant).values_list(
-                "domain", flat=True
-            )
+            host_key(domain)
+            for domain in Domain.objects.filter(tenant=tenant).values_list("domain", flat=True)
         )
     if keys:
         _routing_cache().delete_many(keys)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import timedelta
-from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,14 +17,13 @@ from django.utils.translation import gettext as _
 
 from infra.errors import DomainError, ValidationFailed, validation_error_items
 from tenants.gateways.messages import email_send, sms_send
+from tenants.identifiers import Channel, identifier_normalize
 from tenants.models import Account, VerificationCode
 from tenants.services.audit import AuditContext, audit_record, audited, orchestrator
 
-PHONE_PATTERN = re.compile(r"^\+?[0-9]{6,15}$")
 CODE_RESEND_AFTER_S = 60
 CODE_MAX_ATTEMPTS = 5
 
-Channel = Literal["email", "phone"]
 Purpose = VerificationCode.Purpose
 
 
@@ -51,21 +47,6 @@ class CodeTooSoonError(DomainError):
 class ChannelMissingError(DomainError):
     code = "channel_missing"
     default_message = "This account has no such contact to verify."
-
-
-def identifier_normalize(identifier: str) -> tuple[Channel, str]:
-    """("email", lower-cased address) or ("phone", digits with a leading + and country code)."""
-    value = identifier.strip()
-    if "@" in value:
-        validate_email(value)
-        return "email", value.lower()
-    digits = re.sub(r"[\s\-()]", "", value)
-    if not PHONE_PATTERN.match(digits):
-        raise ValidationError(_("Enter a valid e-mail address or phone number."), code="invalid")
-    if not digits.startswith("+"):
-        # Numbers without a country code are mainland China numbers.
-        digits = "+86" + digits
-    return "phone", digits
 
 
 def _code_hash(code: str) -> str:
@@ -138,9 +119,7 @@ def _destination(account: Account, channel: Channel) -> str:
 
 
 @audited
-def account_verification_send(
-    *, account: Account, channel: Channel, context: AuditContext
-) -> None:
+def account_verification_send(*, account: Account, channel: Channel, context: AuditContext) -> None:
     """Send a code that proves the account's e-mail address or phone number."""
     destination = _destination(account, channel)
     purpose = Purpose.VERIFY_EMAIL if channel == "email" else Purpose.VERIFY_PHONE
@@ -220,13 +199,13 @@ def password_reset_confirm(
     try:
         validate_password(new_password, account)
     except ValidationError as error:
-        raise ValidationFailed(
-            fields={"new_password": validation_error_items(error)}
-        ) from error
+        raise ValidationFailed(fields={"new_password": validation_error_items(error)}) from error
     code_id = _code_check(
         account=account, purpose=Purpose.RESET_PASSWORD, destination=destination, code=code
     )
-    return _password_set(account=account, code_id=code_id, new_password=new_password, context=context)
+    return _password_set(
+        account=account, code_id=code_id, new_password=new_password, context=context
+    )
 
 
 @audited
@@ -238,4 +217,3 @@ def _password_set(
     account.save(update_fields=["password"])
     audit_record(context=context, action="account.password_reset", target=account)
     return account
-

@@ -46,7 +46,9 @@ class AuditContext:
     def from_request(cls, request: HttpRequest) -> AuditContext:
         user = getattr(request, "user", None)
         actor_id = user.pk if user is not None and user.is_authenticated else None
-        impersonator_id = request.session.get("impersonator_id") if hasattr(request, "session") else None
+        impersonator_id = (
+            request.session.get("impersonator_id") if hasattr(request, "session") else None
+        )
         return cls(
             actor_id=actor_id,
             impersonator_id=impersonator_id,
@@ -125,3 +127,16 @@ def orchestrator(service: Callable[P, R]) -> Callable[P, R]:
     """
     service.__orchestrator__ = True  # type: ignore[attr-defined]
     return service
+
+
+def unaudited(reason: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Mark a public function of a services module that is no privileged action, and why.
+
+    For example upkeep of the spare-schema pool, which no person triggers, or a pure helper.
+    """
+
+    def mark(function: Callable[P, R]) -> Callable[P, R]:
+        function.__unaudited__ = reason  # type: ignore[attr-defined]
+        return function
+
+    return mark

@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from infra.errors import DomainError
+from tenants.identifiers import identifier_normalize
 from tenants.models import Account
-from tenants.services.accounts import identifier_normalize
 from tenants.services.audit import AuditContext, audit_record, audited, client_ip, orchestrator
 
 
@@ -74,4 +74,3 @@ def login_attempt(*, request: HttpRequest, identifier: str, password: str) -> Ac
         raise InvalidCredentialsError(_("The e-mail, phone or password is not right."))
     caches["platform"].delete(account_key)
     return _login_record(account=account, context=AuditContext.from_request(request))
-

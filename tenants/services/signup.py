@@ -20,20 +20,72 @@ from django.utils.translation import gettext as _
 
 from billing.services import subscription_start_trial
 from infra.errors import ValidationFailed, validation_error_items
+from tenants.identifiers import identifier_normalize
 from tenants.models import Account, Agency, Membership, Role, Tenant
-from tenants.services.accounts import identifier_normalize
-from tenants.services.audit import AuditContext, audit_record, audited, orchestrator
+from tenants.services.audit import AuditContext, audit_record, audited, orchestrator, unaudited
 from tenants.services.provisioning import schema_name_for, tenant_provision, with_spare_schema
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 # Names that must never become shops: they are, or may become, platform hosts and paths.
 RESERVED_SLUGS = frozenset(
-    """
-    admin administrator api app apps assets auth billing blog cdn console dashboard dev docs
-    download help home img images login logout mail media mp news oauth open pay payment
-    payments platform portal public root sandbox secure shop shops signup sms static status
-    stage staging store stores support system test tests wechat weixin wx www www1 www2
-    """.split()
+    {
+        "admin",
+        "administrator",
+        "api",
+        "app",
+        "apps",
+        "assets",
+        "auth",
+        "billing",
+        "blog",
+        "cdn",
+        "console",
+        "dashboard",
+        "dev",
+        "docs",
+        "download",
+        "help",
+        "home",
+        "img",
+        "images",
+        "login",
+        "logout",
+        "mail",
+        "media",
+        "mp",
+        "news",
+        "oauth",
+        "open",
+        "pay",
+        "payment",
+        "payments",
+        "platform",
+        "portal",
+        "public",
+        "root",
+        "sandbox",
+        "secure",
+        "shop",
+        "shops",
+        "signup",
+        "sms",
+        "static",
+        "status",
+        "stage",
+        "staging",
+        "store",
+        "stores",
+        "support",
+        "system",
+        "test",
+        "tests",
+        "wechat",
+        "weixin",
+        "wx",
+        "www",
+        "www1",
+        "www2",
+    }
 )
 # Schema names that PostgreSQL or the platform keeps for itself.
 RESERVED_SCHEMA_PREFIXES = ("pg_", "spare_", "information_schema")
@@ -61,6 +113,7 @@ def _add(errors: FieldErrors, field: str, code: str, message: str) -> None:
     errors.setdefault(field, []).append({"code": code, "message": message})
 
 
+@unaudited("validates input; writes nothing")
 def shop_input_validate(
     *, shop_name: str, slug: str, currency: str, language: str, time_zone: str
 ) -> tuple[ShopInput, FieldErrors]:
@@ -268,7 +321,10 @@ def _owned_shop_create(*, account: Account, shop: ShopInput, context: AuditConte
     tenant = tenant_create(shop=shop, agency=None, context=context)
     membership = Membership.objects.create(account=account, tenant=tenant, role=Role.OWNER)
     audit_record(
-        context=context, action="membership.created", tenant=tenant, target=membership,
+        context=context,
+        action="membership.created",
+        tenant=tenant,
+        target=membership,
         data={"role": Role.OWNER},
     )
     return tenant
