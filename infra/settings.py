@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
+import django_stubs_ext
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# Generic classes such as ModelForm[Account] are subscriptable at run time, as the types say.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEVDATA_DIR = BASE_DIR / ".devdata"
@@ -153,8 +158,11 @@ DATABASE_URL = _database_url()
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 # A Unix-socket URL in libpq's form (postgresql://user@/name?host=/socket/dir, as `make dev`
 # writes it) carries the socket directory as an option; Django and the broker URL want HOST.
-if not DATABASES["default"].get("HOST") and "host" in DATABASES["default"].get("OPTIONS", {}):
-    DATABASES["default"]["HOST"] = str(DATABASES["default"]["OPTIONS"].pop("host"))
+for _option in ("host", "port"):
+    if not DATABASES["default"].get(_option.upper()) and _option in DATABASES["default"].get(
+        "OPTIONS", {}
+    ):
+        DATABASES["default"][_option.upper()] = DATABASES["default"]["OPTIONS"].pop(_option)
 DATABASES["default"]["ENGINE"] = "infra.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -199,6 +207,10 @@ CACHES["platform"] = {
     if key not in {"KEY_FUNCTION", "REVERSE_KEY_FUNCTION"}
 }
 CACHES["platform"]["KEY_PREFIX"] = "platform" + CACHES["default"].get("KEY_PREFIX", "")
+
+# Custom domains are verified by a TXT record; empty = the system's resolvers ("host:port" list).
+DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
+DNS_TIMEOUT_S = env.float("DNS_TIMEOUT_S", default=3.0)
 
 # --- Accounts and sessions
 AUTH_USER_MODEL = "tenants.Account"
@@ -307,11 +319,14 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     _db = DATABASES["default"]
-    CELERY_BROKER_URL = "sqla+postgresql+psycopg2://{user}@/{name}?host={host}&port={port}".format(
-        user=_db.get("USER") or "postgres",
-        name=_db["NAME"],
-        host=_db.get("HOST") or "/tmp",
-        port=_db.get("PORT") or 5432,
+    _password = quote(str(_db.get("PASSWORD") or ""), safe="")
+    # Host and port as query options: that form takes a TCP host and a Unix-socket directory.
+    _where = {option: _db[option.upper()] for option in ("host", "port") if _db.get(option.upper())}
+    CELERY_BROKER_URL = "sqla+postgresql+psycopg2://{user}{password}@/{name}{query}".format(
+        user=quote(str(_db.get("USER") or "postgres"), safe=""),
+        password=f":{_password}" if _password else "",
+        name=quote(str(_db["NAME"]), safe=""),
+        query=f"?{urlencode(_where)}" if _where else "",
     )
     CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
