@@ -176,7 +176,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if IS_TEST and REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
     # Parallel test workers each get a Redis database of their own, as they get a PostgreSQL one.
-    _base, _, _number = REDIS_URL.rpartition("/")
+    _base, _slash, _number = REDIS_URL.rpartition("/")
     _worker = int(os.environ["PYTEST_XDIST_WORKER"][2:])
     REDIS_URL = f"{_base}/{(int(_number or 0) + 1 + _worker) % 16}"
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
@@ -271,6 +271,8 @@ AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
 AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
 AWS_DEFAULT_ACL = None
+# Presigned URLs with Signature Version 4 (version 2 is refused by newer regions).
+AWS_S3_SIGNATURE_VERSION = env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4")
 AWS_QUERYSTRING_AUTH = True
 STORAGES: dict[str, dict[str, Any]] = {
     # Files of a shop always live under its schema name (infra.storage).

@@ -18,6 +18,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from tenants.models import Tenant
@@ -34,8 +36,17 @@ ALWAYS_OPEN_PATHS = ("/healthz", "/readyz")
 SUSPENDED_RETRY_AFTER_S = 3600
 
 
+def _visitor_language(request: HttpRequest, fallback: str) -> str:
+    """The language of a page answered before LocaleMiddleware runs: the browser's, if it says."""
+    if request.META.get("HTTP_ACCEPT_LANGUAGE"):
+        return translation.get_language_from_request(request)
+    supported = {code for code, _name in settings.LANGUAGES}
+    return fallback if fallback in supported else settings.LANGUAGE_CODE
+
+
 def _not_found_page(request: HttpRequest, host: str) -> HttpResponse:
-    body = render_to_string("errors/unknown_host.html", {"host": host}, request=None)
+    with translation.override(_visitor_language(request, settings.LANGUAGE_CODE)):
+        body = render_to_string("errors/unknown_host.html", {"host": host}, request=None)
     return HttpResponse(body, status=404)
 
 
@@ -76,6 +87,12 @@ class TenantRoutingMiddleware:
 
     def _closed(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
         retry_after = str(SUSPENDED_RETRY_AFTER_S)
+        with translation.override(_visitor_language(request, tenant.language)):
+            response = self._closed_response(request, tenant)
+        response["Retry-After"] = retry_after
+        return response
+
+    def _closed_response(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
         if request.path.startswith("/api/"):
             response: HttpResponse = JsonResponse(
                 {
@@ -90,7 +107,6 @@ class TenantRoutingMiddleware:
         else:
             body = render_to_string("storefront/closed.html", {"shop": tenant}, request=request)
             response = HttpResponse(body, status=503)
-        response["Retry-After"] = retry_after
         return response
 
 
@@ -106,7 +122,9 @@ class ConsoleAccessMiddleware:
             return self.get_response(request)
         user = request.user
         if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            # The platform's URLs are not active yet (the handler sets request.urlconf later).
+            login_url = reverse(settings.LOGIN_URL, urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+            return redirect_to_login(request.get_full_path(), login_url=login_url)
         role = membership_role_get(account=user, tenant=tenant)  # type: ignore[arg-type]
         if role is None and user.is_platform_staff:  # type: ignore[union-attr]
             role = "platform_staff"

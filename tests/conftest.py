@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 from tenants.services.audit import AuditContext
 from tenants.services.provisioning import spare_pool_refill, tenant_provision, with_spare_schema
 
@@ -34,16 +34,43 @@ def _shop(slug: str, name: str) -> Tenant:
     )
 
 
+# The session shops' control-plane rows, to put back after a transactional test: pytest-django
+# empties every public table after such a test, while the shops' schemas stay.
+_session_rows: dict[str, list[Any]] = {"tenants": [], "domains": []}
+
+
 @pytest.fixture(scope="session")
 def shops(django_db_setup: Any, django_db_blocker: Any) -> dict[str, Tenant]:
     """The session's two shops, `alpha` and `beta`, committed."""
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         created = {"alpha": _shop("alpha", "Alpha Shop"), "beta": _shop("beta", "Beta Shop")}
+        _session_rows["tenants"] = list(created.values())
+        _session_rows["domains"] = list(Domain.objects.filter(tenant__in=created.values()))
         # Tests that provision shops claim these inside their rolled-back transactions, so the
         # same spares serve every test.
         spare_pool_refill(size=2)
         return created
+
+
+@pytest.fixture(autouse=True)
+def _session_shops_survive_flush(
+    request: pytest.FixtureRequest, django_db_blocker: Any
+) -> Iterator[None]:
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction") or not _session_rows["tenants"]:
+        return
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        present = set(Tenant.objects.values_list("pk", flat=True))
+        Tenant.objects.bulk_create(
+            [tenant for tenant in _session_rows["tenants"] if tenant.pk not in present]
+        )
+        present = set(Domain.objects.values_list("pk", flat=True))
+        Domain.objects.bulk_create(
+            [domain for domain in _session_rows["domains"] if domain.pk not in present]
+        )
 
 
 @pytest.fixture

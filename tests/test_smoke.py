@@ -21,7 +21,7 @@ def test_storefront_home_shows_the_shop_name_in_the_title(
 @pytest.mark.django_db
 def test_unknown_host_gets_a_clear_404_page() -> None:
     # when
-    response = Client(HTTP_HOST="nope.localhost").get("/")
+    response = Client(HTTP_HOST="nope.localhost", HTTP_ACCEPT_LANGUAGE="en").get("/")
     # then
     assert response.status_code == 404
     assert "No shop at this address" in response.content.decode()

@@ -13,7 +13,7 @@ from infra.errors import DomainError, ValidationFailed
 from tenants.gateways.dns import dns_txt_lookup
 from tenants.models import Domain, Tenant
 from tenants.selectors.tenancy import tenant_routing_forget
-from tenants.services.audit import AuditContext, audit_record, audited
+from tenants.services.audit import AuditContext, audit_record, audited, unaudited
 
 HOSTNAME_PATTERN = re.compile(
     r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -26,6 +26,7 @@ class DomainVerificationFailedError(DomainError):
     default_message = "The TXT record was not found."
 
 
+@unaudited("computes a value; writes nothing")
 def verification_record(domain: Domain) -> tuple[str, str]:
     """The TXT record (name, value) the merchant publishes to prove the domain is theirs."""
     return f"{VERIFICATION_LABEL}.{domain.domain}", f"shop-verification={domain.verification_token}"

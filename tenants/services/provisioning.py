@@ -2,30 +2,60 @@
 
 Stock django-tenants runs every tenant migration for each new schema (seconds). We keep a pool
 of spare schemas that a Celery task migrates ahead of time; a signup claims one with
-`SELECT … FOR UPDATE SKIP LOCKED` and renames it (`ALTER SCHEMA … RENAME`, well under a
-millisecond, transactional), in the same transaction that creates the tenant rows. A spare is
-claimable only when its recorded migration state equals the state this code expects, so a spare
-built before a new migration is never handed out; the refill task drops stale spares. When a
-burst empties the pool, the signup builds a spare itself (slower) and claims it.
+`SELECT … FOR UPDATE SKIP LOCKED` (two signups never get the same spare, and neither waits for
+the other) and renames it (`ALTER SCHEMA … RENAME`, well under a millisecond, transactional), in
+the same transaction that creates the tenant rows: a failure rolls the rename back with
+everything else, so it leaves no tenant row without a schema and no schema without a row.
+
+Migration state. A spare is labelled with `migration_state_expected()` of the code that built
+it: a digest of the migrations a fresh `migrate` records (every node of the graph, plus the
+migrations a squash replaces) and of their source files, so an edited migration counts as a
+new state too. It is labelled only after its recorded `django_migrations` rows were checked to
+be exactly that set. A signup claims only spares labelled with its own process's expected state,
+and checks the claimed schema's recorded rows again before renaming it (one cheap query), so
+a spare built at an older (or newer) migration state is never handed out; `spare_pool_prune`
+drops such spares, and spare schemas left behind by a crashed build.
+
+Why spares are built with `migrate`: replaying the SQL that one migrate produced into further
+schemas would be faster, but it is not provably the same schema (data migrations run ORM code
+whose SQL depends on data and time, post_migrate handlers, operations that read the database),
+and the pool is refilled in the background, so a build may take its ~0.2 s. Each spare is built
+exactly as stock django-tenants builds a tenant schema: tests/test_provisioning.py compares the
+two, catalog object by catalog object.
+
+When a burst empties the pool, the signup builds a spare itself (slower), committed on its own
+connection when the caller is inside a transaction, claims it, and asks Celery for a refill.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import logging
+import re
 import secrets
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from pathlib import Path
+from typing import Final, TypeVar, cast
 
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
-from django.core.management import call_command
+from django.db.migrations.migration import Migration
 from django.db.migrations.recorder import MigrationRecorder
+from django.db.models import CharField, F, Func, Value
+from django.db.models.functions import Concat
+from django.db.models.lookups import IsNull
+from django_tenants.postgresql_backend.base import is_valid_schema_name
 from django_tenants.utils import get_tenant_base_migrate_command_class, schema_exists
 
+from infra.db.base import DatabaseWrapper as TenantDatabaseWrapper
 from infra.planes import tenant_app_configs
 from tenants.models import Agency, Domain, SpareSchema, Tenant
 from tenants.selectors.tenancy import shop_host_for, tenant_routing_forget
@@ -34,12 +64,35 @@ from tenants.services.audit import AuditContext, audit_record, audited
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-SPARE_PREFIX = "spare_"
-SCHEMA_PREFIX = "shop_"
+SPARE_PREFIX: Final = "spare_"
+SCHEMA_PREFIX: Final = "shop_"
+# A spare schema with no pool row is a build in progress or the leftover of a crashed one; no
+# build takes this long, so prune drops those older than this.
+SPARE_ORPHAN_AGE_S: Final = 3600
+_SPARE_NAME = re.compile(r"^spare_([0-9a-f]{8,})_[0-9a-f]{8}$")
+# Serialises refills (pg_advisory_lock key; any fixed 64-bit number unique to this purpose).
+_REFILL_LOCK_KEY: Final = 0x5FA4E5C4E3A0001
+# How long a queued refill request stays useful: beat refills every minute anyway.
+_REFILL_REQUEST_EXPIRES_S: Final = 60
+# A signup that found the pool empty waits this long for the spare it builds.
+_SLOW_PATH_BUILD_TIMEOUT_S: Final = 300
+# The spare this signup built itself on the slow path: claim that one first.
+_preferred_spare: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "preferred_spare", default=None
+)
+
+
+def _tenant_db() -> TenantDatabaseWrapper:
+    """This thread's connection, typed as django-tenants' wrapper (schema switching)."""
+    return cast(TenantDatabaseWrapper, connection)
 
 
 class SparePoolEmptyError(Exception):
     """No claimable spare schema right now (internal: the caller builds one and retries)."""
+
+
+class SpareSchemaMismatchError(RuntimeError):
+    """A freshly built spare recorded other migrations than the code expects."""
 
 
 def schema_name_for(slug: str) -> str:
@@ -53,41 +106,86 @@ def migration_state_of(applied: list[tuple[str, str]]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+def _migration_loader() -> MigrationLoader:
+    return MigrationLoader(None, ignore_no_migrations=True)
+
+
 @functools.cache
-def migration_state_expected() -> str:
-    """The migration state of a fully migrated tenant schema for the code that runs now.
+def migrations_expected() -> frozenset[tuple[str, str]]:
+    """The (app, name) rows a fresh `migrate` records in a new tenant schema, for this code.
 
     A tenant schema records every migration of the graph (those of control-plane apps are
-    no-ops there), so the state is the digest of all nodes.
+    no-ops there); a squashed migration is recorded together with each migration it replaces.
     """
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    return migration_state_of(list(loader.graph.nodes))
+    graph = _migration_loader().graph
+    expected: set[tuple[str, str]] = set(graph.nodes)
+    for migration in graph.nodes.values():
+        expected.update((app, name) for app, name in migration.replaces)
+    return frozenset(expected)
+
+
+def _migration_source_digest(migration: Migration) -> str:
+    module = sys.modules.get(type(migration).__module__)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return "no-source"
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@functools.cache
+def migration_state_expected() -> str:
+    """The label of a spare that this code may hand out (cached per process: code is fixed).
+
+    The digest of `migrations_expected()` and of the source of every migration of the graph.
+    """
+    nodes = _migration_loader().graph.nodes
+    sources = sorted(
+        f"{app}.{name} {_migration_source_digest(migration)}"
+        for (app, name), migration in nodes.items()
+    )
+    names = migration_state_of(list(migrations_expected()))
+    return hashlib.sha256("\n".join([names, *sources]).encode()).hexdigest()
+
+
+def migration_state_forget() -> None:
+    """Forget the cached expected migration state (tests that change the migrations)."""
+    migrations_expected.cache_clear()
+    migration_state_expected.cache_clear()
+
+
+def migrations_recorded_in(schema_name: str) -> frozenset[tuple[str, str]] | None:
+    """The migrations recorded in a schema's own django_migrations; None when it has none."""
+    table = f"{connection.ops.quote_name(schema_name)}.django_migrations"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [table])
+        row = cursor.fetchone()
+        if row is None or row[0] is None:
+            return None
+        cursor.execute(f"SELECT app, name FROM {table}")
+        return frozenset((app, name) for app, name in cursor.fetchall())
 
 
 def migration_state_of_schema(schema_name: str) -> str:
-    """The migration state recorded in a schema's django_migrations table."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT app, name FROM "{schema_name}".django_migrations'  # noqa: S608 - our name
-        )
-        return migration_state_of([(app, name) for app, name in cursor.fetchall()])
+    """The digest of the migrations recorded in a schema's django_migrations table."""
+    return migration_state_of(list(migrations_recorded_in(schema_name) or ()))
 
 
 @contextmanager
-def _public_schema_afterwards() -> Iterator[None]:
+def _previous_schema_afterwards() -> Iterator[None]:
+    previous = _tenant_db().tenant
     try:
         yield
     finally:
-        connection.set_schema_to_public()
+        _tenant_db().set_tenant(previous)
 
 
 def schema_migrate(schema_name: str) -> None:
     """Run every pending migration in one schema (Django's migrate, as django-tenants does)."""
-    with _public_schema_afterwards():
+    with _previous_schema_afterwards():
         # django_migrations must be created in the schema itself, not found in public.
-        connection.set_schema(schema_name, include_public=False)
+        _tenant_db().set_schema(schema_name, include_public=False)
         MigrationRecorder(connection).ensure_schema()
-        connection.set_schema(schema_name)
+        _tenant_db().set_schema(schema_name)
         call_command(
             get_tenant_base_migrate_command_class()(),
             verbosity=0,
@@ -96,101 +194,256 @@ def schema_migrate(schema_name: str) -> None:
         )
 
 
-def spare_schema_build() -> SpareSchema:
-    """Create and migrate one spare schema and put it in the pool (committed)."""
-    name = SPARE_PREFIX + secrets.token_hex(8)
+def _spare_name_new() -> str:
+    # The creation time in the name lets prune tell a build in progress from a crashed one.
+    return f"{SPARE_PREFIX}{int(time.time()):x}_{secrets.token_hex(4)}"
+
+
+def _spare_schema_build_in(name: str) -> SpareSchema:
+    state = migration_state_expected()
+    expected = migrations_expected()
     with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{name}"')
+        cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(name)}")
+    schema_migrate(name)
+    recorded = migrations_recorded_in(name)
+    if recorded != expected:
+        raise SpareSchemaMismatchError(
+            f"spare {name} recorded {len(recorded or ())} migrations, expected {len(expected)}"
+        )
+    return SpareSchema.objects.create(schema_name=name, migration_state=state)
+
+
+def spare_schema_build() -> SpareSchema:
+    """Create and migrate one spare schema and put it in the pool (committed).
+
+    Inside a transaction it is built in a savepoint of that transaction instead (and commits
+    with it); either way a failure leaves no schema behind.
+    """
+    name = _spare_name_new()
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return _spare_schema_build_in(name)
     try:
-        schema_migrate(name)
-        state = migration_state_of_schema(name)
-        spare = SpareSchema.objects.create(schema_name=name, migration_state=state)
+        return _spare_schema_build_in(name)
     except BaseException:
         schema_drop(name)
         raise
-    return spare
+
+
+def _spare_schema_build_committed() -> SpareSchema:
+    """Build a spare and commit it, even when the caller is inside a transaction.
+
+    A caller's transaction gets the build on a connection of its own (another thread): the
+    spare is in the pool whatever the caller's transaction does, no migration runs inside it
+    (some cannot: CREATE INDEX CONCURRENTLY), and it holds no DDL locks for the build.
+    """
+    if not connection.in_atomic_block:
+        return spare_schema_build()
+    outcome: dict[str, SpareSchema | BaseException] = {}
+
+    def build() -> None:
+        try:
+            outcome["spare"] = spare_schema_build()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=build, name="spare-schema-build", daemon=True)
+    thread.start()
+    # Should the build ever wait for a lock that the caller's transaction holds, give up
+    # rather than hang: the caller rolls back, and the build then finishes into the pool.
+    thread.join(timeout=_SLOW_PATH_BUILD_TIMEOUT_S)
+    if thread.is_alive():
+        raise RuntimeError("the spare schema build for this signup did not finish in time")
+    result = outcome.get("spare", outcome.get("error"))
+    if isinstance(result, SpareSchema):
+        return result
+    if isinstance(result, BaseException):
+        raise result
+    raise RuntimeError("the spare schema build ended without a result")
 
 
 def schema_drop(schema_name: str) -> None:
     """Drop a schema and everything in it."""
-    connection.set_schema_to_public()
+    _tenant_db().set_schema_to_public()
     with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
+        cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(schema_name)} CASCADE")
+
+
+def _spare_discard(spare: SpareSchema) -> None:
+    """Drop a spare and its pool row, in the current transaction (the row is locked by us)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(spare.schema_name)} CASCADE"
+        )
+    spare.delete()
+
+
+def spare_schemas_orphaned(*, older_than_s: float = SPARE_ORPHAN_AGE_S) -> list[str]:
+    """Spare schemas without a pool row whose build started more than `older_than_s` ago."""
+    pooled = set(SpareSchema.objects.values_list("schema_name", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY nspname",
+            [SPARE_PREFIX],
+        )
+        names = [name for (name,) in cursor.fetchall() if name not in pooled]
+    now = time.time()
+    orphaned = []
+    for name in names:
+        match = _SPARE_NAME.match(name)
+        if match is None or now - int(match.group(1), 16) > older_than_s:
+            orphaned.append(name)
+    return orphaned
 
 
 def spare_pool_prune() -> int:
-    """Drop spares migrated to another state than the current code expects; how many."""
+    """Drop spares built for another migration state or gone missing, and crashed builds.
+
+    Returns how many it dropped.
+    """
     expected = migration_state_expected()
     dropped = 0
     while True:
         with transaction.atomic():
             stale = (
                 SpareSchema.objects.select_for_update(skip_locked=True)
-                .exclude(migration_state=expected)
+                .exclude(_spare_has_its_tables(), migration_state=expected)
+                .order_by("id")
                 .first()
             )
             if stale is None:
-                return dropped
-            schema_drop(stale.schema_name)
-            stale.delete()
+                break
+            logger.info("dropping stale or broken spare %s", stale.schema_name)
+            _spare_discard(stale)
             dropped += 1
+    for name in spare_schemas_orphaned():
+        logger.warning("dropping spare schema %s left by a failed build", name)
+        schema_drop(name)
+        dropped += 1
+    return dropped
+
+
+def _refill_lock_try() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_REFILL_LOCK_KEY])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _refill_unlock() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [_REFILL_LOCK_KEY])
 
 
 def spare_pool_refill(*, size: int | None = None) -> int:
-    """Top the pool up to `size` claimable spares (SPARE_SCHEMA_POOL_SIZE); how many built."""
+    """Top the pool up to `size` claimable spares (SPARE_SCHEMA_POOL_SIZE); how many built.
+
+    One refill works at a time; another returns at once (a burst of signups queues many, and
+    none of them should hold a worker while it waits). The one at work checks the pool again
+    after letting go, so a spare claimed while it finished is replaced all the same.
+    """
     target = settings.SPARE_SCHEMA_POOL_SIZE if size is None else size
-    spare_pool_prune()
-    expected = migration_state_expected()
+    _tenant_db().set_schema_to_public()
     built = 0
-    while SpareSchema.objects.filter(migration_state=expected).count() < target:
-        spare = spare_schema_build()
-        if spare.migration_state != expected:
-            # The database is at another migration state than this code (a deploy in
-            # progress); building more would only make more stale spares.
-            logger.warning("spare %s built at an unexpected migration state", spare.schema_name)
-            break
-        built += 1
-    return built
+    while True:
+        if not _refill_lock_try():
+            return built
+        try:
+            spare_pool_prune()
+            while _spares_claimable_count() < target:
+                spare_schema_build()
+                built += 1
+        finally:
+            _refill_unlock()
+        if _spares_claimable_count() >= target:
+            return built
+
+
+def _spares_claimable_count() -> int:
+    return SpareSchema.objects.filter(migration_state=migration_state_expected()).count()
+
+
+def _spare_has_its_tables() -> IsNull:
+    """SQL: the spare's schema and its django_migrations table exist."""
+    text: CharField[str, str] = CharField()
+    migrations_table = Func(
+        Concat(
+            Func(F("schema_name"), function="quote_ident", output_field=text),
+            Value(".django_migrations"),
+            output_field=text,
+        ),
+        function="to_regclass",
+        output_field=text,
+    )
+    return IsNull(migrations_table, False)
 
 
 def _spare_claim() -> SpareSchema:
-    spare = (
-        SpareSchema.objects.select_for_update(skip_locked=True)
-        .filter(migration_state=migration_state_expected())
-        .order_by("id")
-        .first()
+    """Lock a claimable spare for this transaction (others skip it), checked against its rows.
+
+    Pool rows whose schema went missing are skipped (prune deletes them), so that one such row
+    cannot fail every signup.
+    """
+    claimable = SpareSchema.objects.select_for_update(skip_locked=True).filter(
+        _spare_has_its_tables(), migration_state=migration_state_expected()
     )
-    if spare is None:
-        raise SparePoolEmptyError
-    return spare
+    preferred = _preferred_spare.get()
+    while True:
+        spare = None
+        if preferred is not None:
+            spare = claimable.filter(pk=preferred).first()
+            preferred = None
+        if spare is None:
+            spare = claimable.order_by("id").first()
+        if spare is None:
+            raise SparePoolEmptyError
+        table = f"{connection.ops.quote_name(spare.schema_name)}.django_migrations"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT app, name FROM {table}")
+            recorded = frozenset((app, name) for app, name in cursor.fetchall())
+        if recorded == migrations_expected():
+            return spare
+        logger.error("spare %s does not hold the migrations its label says", spare.schema_name)
+        _spare_discard(spare)
 
 
 def with_spare_schema(provision: Callable[[], T]) -> T:
-    """Run a provisioning transaction; if the pool was empty, build a spare and run it again."""
-    for _attempt in range(5):
-        try:
-            return provision()
-        except SparePoolEmptyError:
-            spare_schema_build()
-    raise RuntimeError("could not claim a spare schema after building five")
+    """Run a provisioning transaction; if the pool was empty, build a spare and run it again.
+
+    `provision` must be atomic (an @audited service): it is run again after an empty pool.
+    """
+    token = _preferred_spare.set(None)
+    try:
+        for _attempt in range(5):
+            try:
+                return provision()
+            except SparePoolEmptyError:
+                spare = _spare_schema_build_committed()
+                _preferred_spare.set(spare.pk)
+        raise RuntimeError("could not claim a spare schema after building five")
+    finally:
+        _preferred_spare.reset(token)
 
 
 def tenant_seed_defaults(tenant: Tenant) -> None:
     """Enter the shop's schema and let every tenant-plane app create its default rows."""
-    previous = connection.tenant
-    connection.set_tenant(tenant)
+    previous = _tenant_db().tenant
+    _tenant_db().set_tenant(tenant)
     try:
         for config in tenant_app_configs():
             config.seed_defaults()
     finally:
-        connection.set_tenant(previous)
+        _tenant_db().set_tenant(previous)
 
 
 def _request_refill() -> None:
     from tenants.tasks import spare_pool_refill_task
 
     try:
-        spare_pool_refill_task.delay()
+        # No retries: a signup must not wait for a broker that is down.
+        spare_pool_refill_task.apply_async(retry=False, expires=_REFILL_REQUEST_EXPIRES_S)
     except Exception:  # the beat schedule refills anyway
         logger.warning("could not enqueue the spare pool refill", exc_info=True)
 
@@ -211,8 +464,10 @@ def tenant_provision(
     Must run inside `with_spare_schema` (it raises SparePoolEmptyError when the pool is empty).
     """
     schema_name = schema_name_for(slug)
+    if not is_valid_schema_name(schema_name):
+        raise ValueError(f"not a valid schema name: {schema_name!r}")
     spare = _spare_claim()
-    tenant = Tenant.objects.create(
+    tenant: Tenant = Tenant.objects.create(
         schema_name=schema_name,
         slug=slug,
         name=name,
@@ -222,10 +477,17 @@ def tenant_provision(
         agency=agency,
     )
     with connection.cursor() as cursor:
-        cursor.execute(f'ALTER SCHEMA "{spare.schema_name}" RENAME TO "{schema_name}"')
+        cursor.execute(
+            f"ALTER SCHEMA {connection.ops.quote_name(spare.schema_name)}"
+            f" RENAME TO {connection.ops.quote_name(schema_name)}"
+        )
     spare.delete()
     host = shop_host_for(slug)
-    Domain.objects.create(domain=host, tenant=tenant, is_primary=True, is_verified=True)
+    # bulk_create skips DomainMixin.save, which only demotes the tenant's other primary
+    # domains (a new shop has none) at the cost of three round trips.
+    Domain.objects.bulk_create(
+        [Domain(domain=host, tenant=tenant, is_primary=True, is_verified=True)]
+    )
     tenant_seed_defaults(tenant)
     audit_record(
         context=context,

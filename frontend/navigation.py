@@ -1,0 +1,86 @@
+"""The merchant console's sections, in the order of the side navigation.
+
+Sections whose pages arrive with later issues show an empty state that says what will be there;
+a later issue replaces the section's view under the same URL name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class ConsoleSection:
+    key: str
+    title: Promise
+    icon: str
+    url_name: str
+    # What the section will hold, for its empty state (None: the section has a page).
+    coming: Promise | None = None
+
+
+CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
+    ConsoleSection("dashboard", _("Dashboard"), "◉", "console-dashboard"),
+    ConsoleSection(
+        "products",
+        _("Products"),
+        "▦",
+        "console-products",
+        _(
+            "Your catalog will live here: products with options and SKUs, images, prices and "
+            "stock, sorted into categories."
+        ),
+    ),
+    ConsoleSection(
+        "orders",
+        _("Orders"),
+        "▤",
+        "console-orders",
+        _(
+            "Orders from your storefront and mini-program will be listed here, with payments, "
+            "shipping, pickup and refunds."
+        ),
+    ),
+    ConsoleSection(
+        "members",
+        _("Members"),
+        "☺",
+        "console-members",
+        _("Shoppers who join your shop will appear here, with their orders, points and levels."),
+    ),
+    ConsoleSection(
+        "distribution",
+        _("Distribution"),
+        "⇄",
+        "console-distribution",
+        _(
+            "Set commission rules and distributor grades here, and follow your distributors, "
+            "their teams, earnings and withdrawals."
+        ),
+    ),
+    ConsoleSection(
+        "theme",
+        _("Theme"),
+        "◐",
+        "console-theme",
+        _(
+            "Pick a theme, set your logo, colours and fonts, and arrange your pages from "
+            "sections with a live preview."
+        ),
+    ),
+    ConsoleSection(
+        "settings",
+        _("Settings"),
+        "⚙",
+        "console-settings",
+        _(
+            "Your shop profile, payment methods, staff and their roles, domains and the "
+            "WeChat mini-program will be managed here."
+        ),
+    ),
+)
+
+SECTIONS_BY_KEY = {section.key: section for section in CONSOLE_SECTIONS}
