@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
+
+from infra.db import schema_connection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "infra.settings")
 
@@ -26,7 +27,7 @@ class TenantPlaneTask(TenantTask):  # type: ignore[misc]
     abstract = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if connection.schema_name == "public":
+        if schema_connection().schema_name == "public":
             raise TenantSchemaRequiredError(
                 f"{self.name} is a tenant-plane task and was sent without a shop schema"
             )
@@ -39,7 +40,7 @@ class ControlPlaneTask(TenantTask):  # type: ignore[misc]
     abstract = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        connection.set_schema_to_public()
+        schema_connection().set_schema_to_public()
         return super().__call__(*args, **kwargs)
 
 

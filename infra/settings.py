@@ -37,11 +37,11 @@ IS_TEST = ENVIRONMENT == "test"
 def _required_in_production(name: str, default: str) -> str:
     """A variable production must set; other environments get a harmless default."""
     if IS_PRODUCTION:
-        value = env.str(name, default="")
+        value = str(env.str(name, default=""))
         if not value:
             raise ImproperlyConfigured(f"{name} must be set when ENVIRONMENT=production")
         return value
-    return env.str(name, default=default)
+    return str(env.str(name, default=default))
 
 
 DEBUG = env.bool("DEBUG", default=ENVIRONMENT == "development")
@@ -141,7 +141,7 @@ TEMPLATES = [
 
 
 def _database_url() -> str:
-    url = env.str("DATABASE_URL", default="")
+    url = str(env.str("DATABASE_URL", default=""))
     if url:
         return url
     # `make dev` starts an embedded PostgreSQL and records where it listens, so that other

@@ -7,35 +7,36 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.db import connection
 from storages.backends.s3 import S3Storage
+
+from infra.db import schema_connection
 
 
 def tenant_prefix() -> str:
     """The folder of the current schema (`public` for control-plane files)."""
-    return str(connection.schema_name)
+    return str(schema_connection().schema_name)
 
 
 class TenantFileSystemStorage(FileSystemStorage):
     """MEDIA_ROOT/<schema>/… in development and tests."""
 
-    @property  # type: ignore[override]
+    @property
     def base_location(self) -> str:
         return os.path.join(str(settings.MEDIA_ROOT), tenant_prefix())
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return os.path.abspath(self.base_location)
 
-    @property  # type: ignore[override]
+    @property
     def base_url(self) -> str:
         return f"{settings.MEDIA_URL}{tenant_prefix()}/"
 
 
-class TenantS3Storage(S3Storage):  # type: ignore[misc]
+class TenantS3Storage(S3Storage):  # type: ignore[misc]  # django-storages is untyped
     """<bucket>/<schema>/… in production; the location follows the current schema."""
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return tenant_prefix()
 

@@ -11,7 +11,7 @@ from tenants.models import Account
 
 
 class EmailOrPhoneBackend(ModelBackend):
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from infra.db import schema_connection
 from tenants.models import Tenant
 from tenants.selectors.accounts import membership_role_get
 from tenants.selectors.tenancy import (
@@ -62,9 +62,9 @@ class TenantRoutingMiddleware:
             return self._platform(request)
         tenant = tenant_get_by_host(host=host)
         if tenant is None:
-            connection.set_schema_to_public()
+            schema_connection().set_schema_to_public()
             return _not_found_page(request, host)
-        connection.set_tenant(tenant)
+        schema_connection().set_tenant(tenant)
         request.tenant = tenant  # type: ignore[attr-defined]
         request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         if tenant.is_suspended and not request.path.startswith(ALWAYS_OPEN_PATHS):
@@ -75,13 +75,13 @@ class TenantRoutingMiddleware:
         request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
         match = CONSOLE_PATH.match(request.path_info)
         if match is None:
-            connection.set_schema_to_public()
+            schema_connection().set_schema_to_public()
             return self.get_response(request)
         tenant = tenant_get_by_slug(slug=match["slug"])
         if tenant is None:
-            connection.set_schema_to_public()
+            schema_connection().set_schema_to_public()
             return self.get_response(request)  # the console view answers 404
-        connection.set_tenant(tenant)
+        schema_connection().set_tenant(tenant)
         request.console_tenant = tenant  # type: ignore[attr-defined]
         return self.get_response(request)
 
@@ -125,12 +125,12 @@ class ConsoleAccessMiddleware:
             # The platform's URLs are not active yet (the handler sets request.urlconf later).
             login_url = reverse(settings.LOGIN_URL, urlconf=settings.PUBLIC_SCHEMA_URLCONF)
             return redirect_to_login(request.get_full_path(), login_url=login_url)
-        role = membership_role_get(account=user, tenant=tenant)  # type: ignore[arg-type]
-        if role is None and user.is_platform_staff:  # type: ignore[union-attr]
+        role = membership_role_get(account=user, tenant=tenant)
+        if role is None and user.is_platform_staff:
             role = "platform_staff"
         if role is None:
             # Same answer as for a shop that does not exist: membership is not disclosed.
-            connection.set_schema_to_public()
+            schema_connection().set_schema_to_public()
             request.console_tenant = None  # type: ignore[attr-defined]
             body = render_to_string("errors/404.html", {}, request=request)
             return HttpResponse(body, status=404)

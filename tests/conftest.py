@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
+from infra.db import schema_connection
 from tenants.models import Domain, Tenant
 from tenants.services.audit import AuditContext
 from tenants.services.provisioning import spare_pool_refill, tenant_provision, with_spare_schema
@@ -43,7 +43,7 @@ _session_rows: dict[str, list[Any]] = {"tenants": [], "domains": []}
 def shops(django_db_setup: Any, django_db_blocker: Any) -> dict[str, Tenant]:
     """The session's two shops, `alpha` and `beta`, committed."""
     with django_db_blocker.unblock():
-        connection.set_schema_to_public()
+        schema_connection().set_schema_to_public()
         created = {"alpha": _shop("alpha", "Alpha Shop"), "beta": _shop("beta", "Beta Shop")}
         _session_rows["tenants"] = list(created.values())
         _session_rows["domains"] = list(Domain.objects.filter(tenant__in=created.values()))
@@ -62,7 +62,7 @@ def _session_shops_survive_flush(
     if marker is None or not marker.kwargs.get("transaction") or not _session_rows["tenants"]:
         return
     with django_db_blocker.unblock():
-        connection.set_schema_to_public()
+        schema_connection().set_schema_to_public()
         present = set(Tenant.objects.values_list("pk", flat=True))
         Tenant.objects.bulk_create(
             [tenant for tenant in _session_rows["tenants"] if tenant.pk not in present]
@@ -76,9 +76,9 @@ def _session_shops_survive_flush(
 @pytest.fixture
 def shop(shops: dict[str, Tenant], db: None) -> Iterator[Tenant]:
     """The test shop, with its schema active for the test."""
-    connection.set_tenant(shops["alpha"])
+    schema_connection().set_tenant(shops["alpha"])
     yield shops["alpha"]
-    connection.set_schema_to_public()
+    schema_connection().set_schema_to_public()
 
 
 @pytest.fixture
@@ -90,9 +90,9 @@ def other_shop(shops: dict[str, Tenant], db: None) -> Tenant:
 @pytest.fixture
 def public(db: None) -> Iterator[None]:
     """Run the test in the public schema."""
-    connection.set_schema_to_public()
+    schema_connection().set_schema_to_public()
     yield
-    connection.set_schema_to_public()
+    schema_connection().set_schema_to_public()
 
 
 @pytest.fixture
@@ -102,9 +102,8 @@ def shop_client(shops: dict[str, Tenant], db: None) -> Client:
 
 
 @pytest.fixture(autouse=True)
-def _clear_routing_cache() -> Iterator[None]:
+def _clear_caches() -> None:
     from django.core.cache import caches
 
     caches["platform"].clear()
     caches["default"].clear()
-    return

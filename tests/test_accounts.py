@@ -83,7 +83,7 @@ def test_email_verification_with_the_mailed_code(account: Account) -> None:
     sent = client.post(
         "/api/platform/v1/me/verification", {"channel": "email"}, content_type="application/json"
     )
-    code = _code_from(mail.outbox[-1].body)
+    code = _code_from(str(mail.outbox[-1].body))
     confirmed = client.post(
         "/api/platform/v1/me/verification/confirm",
         {"channel": "email", "code": code},
@@ -172,7 +172,7 @@ def test_password_reset_code_works_once(account: Account) -> None:
         {"identifier": "staff@example.com"},
         content_type="application/json",
     )
-    code = _code_from(mail.outbox[-1].body)
+    code = _code_from(str(mail.outbox[-1].body))
     body = {"identifier": "staff@example.com", "code": code, "new_password": "brand-new-secret-42"}
     first = Client().post(
         "/api/platform/v1/password-reset/confirm", body, content_type="application/json"

@@ -18,13 +18,15 @@ from django.test import override_settings
 
 from infra.db.base import DatabaseWrapper as TenantDatabaseWrapper
 from tenants.models import AuditLog, Domain, SpareSchema, Tenant
-from tenants.services.audit import AuditContext
-from tenants.services.provisioning import (
+from tenants.selectors.provisioning import (
     migration_state_expected,
     migration_state_forget,
     migrations_expected,
-    schema_drop,
     schema_name_for,
+)
+from tenants.services.audit import AuditContext
+from tenants.services.provisioning import (
+    schema_drop,
     spare_pool_prune,
     spare_pool_refill,
     spare_schema_build,
@@ -82,7 +84,7 @@ def made(transactional_db: None) -> Iterator[Made]:
     for tenant in Tenant.objects.filter(slug__in=record.slugs):
         AuditLog.objects.filter(tenant=tenant).delete()
         schema_drop(tenant.schema_name)
-        tenant.delete()
+        Tenant.objects.filter(pk=tenant.pk).delete()
     for name in record.schemas:
         schema_drop(name)
     _pool_empty()
@@ -108,7 +110,8 @@ def _provision_stock(made: Made, slug: str) -> Tenant:
     made.slugs.append(slug)
     tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=f"Shop {slug}")
     tenant.auto_create_schema = True
-    tenant.save(verbosity=0)
+    # django-tenants' own save: creates the schema and runs every migration (the stock path).
+    tenant.save(verbosity=0)  # type: ignore[no-untyped-call]
     return tenant
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.test import Client
 
+from infra.db import schema_connection
 from tenants.models import Account, Membership, Role, Tenant
 
 
 def _sets_during(client: Client, path: str) -> tuple[int, int]:
-    before = connection.search_path_set_count
+    before = schema_connection().search_path_set_count
     response = client.get(path)
-    return response.status_code, connection.search_path_set_count - before
+    return response.status_code, schema_connection().search_path_set_count - before
 
 
 def test_storefront_request_sets_the_search_path_at_most_once(

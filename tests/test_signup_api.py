@@ -10,7 +10,7 @@ from django.test import Client
 
 from billing.models import Subscription
 from tenants.models import Account, AuditLog, Domain, Membership, SpareSchema, Tenant
-from tenants.services.provisioning import schema_name_for
+from tenants.selectors.provisioning import schema_name_for
 
 
 def _payload(**overrides: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def _signup(email: str) -> SignupResult:
 def _cleanup() -> None:
     for tenant in Tenant.objects.filter(slug=SLUG):
         schema_drop(tenant.schema_name)
-        tenant.delete()
+        Tenant.objects.filter(pk=tenant.pk).delete()
     Account.objects.filter(email__in=["first@example.com", "second@example.com"]).delete()
 
 

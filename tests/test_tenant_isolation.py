@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from infra.db import schema_connection
 from shop.core.models import ShopProfile
 from tenants.models import Account, Membership, Role, Tenant
 
 
 def _seed(tenant: Tenant, description: str) -> int:
-    connection.set_tenant(tenant)
+    schema_connection().set_tenant(tenant)
     ShopProfile.objects.update_or_create(singleton=True, defaults={"description": description})
     profile_id = ShopProfile.objects.get().pk
-    connection.set_schema_to_public()
+    schema_connection().set_schema_to_public()
     return int(profile_id)
 
 
 def _description(tenant: Tenant) -> str:
-    connection.set_tenant(tenant)
+    schema_connection().set_tenant(tenant)
     value = ShopProfile.objects.get().description
-    connection.set_schema_to_public()
+    schema_connection().set_schema_to_public()
     return value
 
 
 @pytest.fixture
-def seeded(shops: dict[str, Tenant], public: None) -> Iterator[dict[str, Tenant]]:
+def seeded(shops: dict[str, Tenant], public: None) -> dict[str, Tenant]:
     # given: both shops hold an object with the same id
     alpha_id = _seed(shops["alpha"], "alpha secret")
     beta_id = _seed(shops["beta"], "beta data")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db import connection
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+from infra.db import schema_connection
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def _scoped(key: str | None) -> str | None:
-    return None if key is None else f"{connection.schema_name}:{key}"
+    return None if key is None else f"{schema_connection().schema_name}:{key}"
 
 
 class TenantAnonRateThrottle(AnonRateThrottle):

@@ -240,7 +240,9 @@ class AgencyShopCreateApi(APIView):
         operation_id="agency_shop_create",
     )
     def post(self, request: Request, agency_id: int) -> Response:
-        agency = Agency.objects.filter(pk=agency_id, memberships__account=request.user).first()
+        account = request.user
+        assert isinstance(account, Account)  # IsAuthenticated
+        agency = Agency.objects.filter(pk=agency_id, memberships__account=account).first()
         if agency is None:
             raise NotFound()
         data = ShopFieldsSerializer(data=request.data)

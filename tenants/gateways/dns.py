@@ -30,8 +30,5 @@ def dns_txt_lookup(*, name: str) -> TxtLookup:
         return TxtLookup(name=name, values=())
     except dns.exception.DNSException:
         return TxtLookup(name=name, values=(), failed=True)
-    values = tuple(
-        b"".join(record.strings).decode("utf-8", "replace")
-        for record in answer  # type: ignore[attr-defined]
-    )
+    values = tuple(b"".join(record.strings).decode("utf-8", "replace") for record in answer)
     return TxtLookup(name=name, values=values)

@@ -44,7 +44,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(max_length=10, blank=True, default="")
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[AccountManager] = AccountManager()  # type: ignore[assignment]
+    objects: ClassVar[AccountManager] = AccountManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

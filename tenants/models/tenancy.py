@@ -12,7 +12,7 @@ class TenantStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
 
 
-class Tenant(TenantMixin):  # type: ignore[misc]
+class Tenant(TenantMixin):
     """A merchant's shop: one PostgreSQL schema, named after its slug."""
 
     slug = models.SlugField(max_length=40, unique=True)
@@ -50,7 +50,7 @@ class Tenant(TenantMixin):  # type: ignore[misc]
         return self.status == TenantStatus.SUSPENDED
 
 
-class Domain(DomainMixin):  # type: ignore[misc]
+class Domain(DomainMixin):
     """A host name of a shop: its platform subdomain, or a custom domain once verified."""
 
     is_verified = models.BooleanField(default=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from tenants.models import Domain, Tenant
 
@@ -15,7 +15,7 @@ UNKNOWN_TTL_S: Final = 30
 _UNKNOWN: Final = "unknown"
 
 
-def _routing_cache():  # type: ignore[no-untyped-def]
+def _routing_cache() -> BaseCache:
     return caches["platform"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import IntegrityError
@@ -59,7 +60,7 @@ def agency_client_shop_create(
         raise ValidationFailed(_("Some fields are not valid."), fields=errors)
     try:
         return with_spare_schema(
-            lambda: _client_shop_create(agency=agency, shop=cleaned, context=context)
+            functools.partial(_client_shop_create, agency=agency, shop=cleaned, context=context)
         )
     except IntegrityError as error:
         raise ValidationFailed(

@@ -19,6 +19,8 @@ from tenants.models import Account, AuditLog, Tenant
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# Marker decorators return the very function, so generic signatures survive them.
+F = TypeVar("F", bound=Callable[..., Any])
 
 _recorded: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "audit_recorded", default=None
@@ -119,7 +121,7 @@ def audited(service: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def orchestrator(service: Callable[P, R]) -> Callable[P, R]:
+def orchestrator(service: F) -> F:
     """Mark a service that writes only through @audited services (and so audits through them).
 
     Used where the work must span several transactions, such as signup building a spare schema
@@ -129,13 +131,13 @@ def orchestrator(service: Callable[P, R]) -> Callable[P, R]:
     return service
 
 
-def unaudited(reason: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def unaudited(reason: str) -> Callable[[F], F]:
     """Mark a public function of a services module that is no privileged action, and why.
 
     For example upkeep of the spare-schema pool, which no person triggers, or a pure helper.
     """
 
-    def mark(function: Callable[P, R]) -> Callable[P, R]:
+    def mark(function: F) -> F:
         function.__unaudited__ = reason  # type: ignore[attr-defined]
         return function
 

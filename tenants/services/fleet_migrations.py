@@ -54,6 +54,7 @@ from django_tenants.utils import get_public_schema_name
 
 from infra.db.base import DatabaseWrapper as TenantDatabaseWrapper
 from tenants.models import Tenant
+from tenants.services.audit import AuditContext, audit_record, audited, orchestrator, unaudited
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ _settings = _Settings(database=DEFAULT_DB_ALIAS, lock_timeout_ms=0)
 _inherited_connections: list[Any] = []
 
 
+@unaudited("reads the tenant schemas; writes nothing")
 def fleet_schema_names_list(*, schema_names: Sequence[str] | None = None) -> list[str]:
     """The tenant schemas (Tenant rows, public excluded), or those of `schema_names`, sorted."""
     tenants = Tenant.objects.exclude(schema_name=get_public_schema_name())
@@ -207,6 +209,7 @@ def fleet_schema_names_list(*, schema_names: Sequence[str] | None = None) -> lis
     return names
 
 
+@orchestrator
 def fleet_migrate(
     *,
     workers: int,
@@ -215,8 +218,11 @@ def fleet_migrate(
     lock_timeout_s: float = 0,
     progress: FleetProgress | None = None,
     database: str = DEFAULT_DB_ALIAS,
+    context: AuditContext | None = None,
 ) -> FleetMigrationReport:
     """Apply pending migrations to every tenant schema (or those named); report each outcome.
+
+    The run ends with one audit row (counts and failed schemas); `context` says who ran it.
 
     Runs `workers` processes (in this process when 1); schemas already at head are skipped.
     Never raises for a failing schema: its outcome says why. `lock_timeout_s` (0: wait) bounds
@@ -268,8 +274,25 @@ def fleet_migrate(
                     cursor.execute("RESET lock_timeout")
         connection.set_schema_to_public()
     outcomes.sort(key=lambda o: o.schema_name)
-    return FleetMigrationReport(
+    report = FleetMigrationReport(
         outcomes=tuple(outcomes), seconds=time.perf_counter() - started, workers=workers
+    )
+    _fleet_run_record(report=report, context=context or AuditContext.system())
+    return report
+
+
+@audited
+def _fleet_run_record(*, report: FleetMigrationReport, context: AuditContext) -> None:
+    audit_record(
+        context=context,
+        action="fleet.migrated",
+        data={
+            "at_head": len(report.at_head),
+            "migrated": len(report.migrated),
+            "failed": list(report.failed),
+            "seconds": round(report.seconds, 3),
+            "workers": report.workers,
+        },
     )
 
 

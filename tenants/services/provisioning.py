@@ -30,46 +30,41 @@ connection when the caller is inside a transaction, claims it, and asks Celery f
 from __future__ import annotations
 
 import contextvars
-import functools
-import hashlib
 import logging
-import re
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Final, TypeVar, cast
 
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.migrations.loader import MigrationLoader
-from django.db.migrations.migration import Migration
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import CharField, F, Func, Value
 from django.db.models.functions import Concat
 from django.db.models.lookups import IsNull
 from django_tenants.postgresql_backend.base import is_valid_schema_name
-from django_tenants.utils import get_tenant_base_migrate_command_class, schema_exists
+from django_tenants.utils import get_tenant_base_migrate_command_class
 
 from infra.db.base import DatabaseWrapper as TenantDatabaseWrapper
 from infra.planes import tenant_app_configs
 from tenants.models import Agency, Domain, SpareSchema, Tenant
+from tenants.selectors.provisioning import (
+    SPARE_PREFIX,
+    migration_state_expected,
+    migrations_expected,
+    migrations_recorded_in,
+    schema_name_for,
+    spare_schemas_orphaned,
+)
 from tenants.selectors.tenancy import shop_host_for, tenant_routing_forget
-from tenants.services.audit import AuditContext, audit_record, audited
+from tenants.services.audit import AuditContext, audit_record, audited, orchestrator, unaudited
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-SPARE_PREFIX: Final = "spare_"
-SCHEMA_PREFIX: Final = "shop_"
-# A spare schema with no pool row is a build in progress or the leftover of a crashed one; no
-# build takes this long, so prune drops those older than this.
-SPARE_ORPHAN_AGE_S: Final = 3600
-_SPARE_NAME = re.compile(r"^spare_([0-9a-f]{8,})_[0-9a-f]{8}$")
 # Serialises refills (pg_advisory_lock key; any fixed 64-bit number unique to this purpose).
 _REFILL_LOCK_KEY: Final = 0x5FA4E5C4E3A0001
 # How long a queued refill request stays useful: beat refills every minute anyway.
@@ -95,81 +90,6 @@ class SpareSchemaMismatchError(RuntimeError):
     """A freshly built spare recorded other migrations than the code expects."""
 
 
-def schema_name_for(slug: str) -> str:
-    """The schema of a shop: its slug, made a safe identifier."""
-    return SCHEMA_PREFIX + slug.replace("-", "_")
-
-
-def migration_state_of(applied: list[tuple[str, str]]) -> str:
-    """A digest of a set of applied migrations."""
-    lines = sorted(f"{app}.{name}" for app, name in applied)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def _migration_loader() -> MigrationLoader:
-    return MigrationLoader(None, ignore_no_migrations=True)
-
-
-@functools.cache
-def migrations_expected() -> frozenset[tuple[str, str]]:
-    """The (app, name) rows a fresh `migrate` records in a new tenant schema, for this code.
-
-    A tenant schema records every migration of the graph (those of control-plane apps are
-    no-ops there); a squashed migration is recorded together with each migration it replaces.
-    """
-    graph = _migration_loader().graph
-    expected: set[tuple[str, str]] = set(graph.nodes)
-    for migration in graph.nodes.values():
-        expected.update((app, name) for app, name in migration.replaces)
-    return frozenset(expected)
-
-
-def _migration_source_digest(migration: Migration) -> str:
-    module = sys.modules.get(type(migration).__module__)
-    path = getattr(module, "__file__", None)
-    if not path:
-        return "no-source"
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@functools.cache
-def migration_state_expected() -> str:
-    """The label of a spare that this code may hand out (cached per process: code is fixed).
-
-    The digest of `migrations_expected()` and of the source of every migration of the graph.
-    """
-    nodes = _migration_loader().graph.nodes
-    sources = sorted(
-        f"{app}.{name} {_migration_source_digest(migration)}"
-        for (app, name), migration in nodes.items()
-    )
-    names = migration_state_of(list(migrations_expected()))
-    return hashlib.sha256("\n".join([names, *sources]).encode()).hexdigest()
-
-
-def migration_state_forget() -> None:
-    """Forget the cached expected migration state (tests that change the migrations)."""
-    migrations_expected.cache_clear()
-    migration_state_expected.cache_clear()
-
-
-def migrations_recorded_in(schema_name: str) -> frozenset[tuple[str, str]] | None:
-    """The migrations recorded in a schema's own django_migrations; None when it has none."""
-    table = f"{connection.ops.quote_name(schema_name)}.django_migrations"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [table])
-        row = cursor.fetchone()
-        if row is None or row[0] is None:
-            return None
-        cursor.execute(f"SELECT app, name FROM {table}")
-        return frozenset((app, name) for app, name in cursor.fetchall())
-
-
-def migration_state_of_schema(schema_name: str) -> str:
-    """The digest of the migrations recorded in a schema's django_migrations table."""
-    return migration_state_of(list(migrations_recorded_in(schema_name) or ()))
-
-
 @contextmanager
 def _previous_schema_afterwards() -> Iterator[None]:
     previous = _tenant_db().tenant
@@ -179,6 +99,7 @@ def _previous_schema_afterwards() -> Iterator[None]:
         _tenant_db().set_tenant(previous)
 
 
+@unaudited("builds schema structure for the pool; no person acts")
 def schema_migrate(schema_name: str) -> None:
     """Run every pending migration in one schema (Django's migrate, as django-tenants does)."""
     with _previous_schema_afterwards():
@@ -213,6 +134,7 @@ def _spare_schema_build_in(name: str) -> SpareSchema:
     return SpareSchema.objects.create(schema_name=name, migration_state=state)
 
 
+@unaudited("pool upkeep; no person acts")
 def spare_schema_build() -> SpareSchema:
     """Create and migrate one spare schema and put it in the pool (committed).
 
@@ -264,6 +186,7 @@ def _spare_schema_build_committed() -> SpareSchema:
     raise RuntimeError("the spare schema build ended without a result")
 
 
+@unaudited("pool upkeep and test cleanup; no person acts")
 def schema_drop(schema_name: str) -> None:
     """Drop a schema and everything in it."""
     _tenant_db().set_schema_to_public()
@@ -280,24 +203,7 @@ def _spare_discard(spare: SpareSchema) -> None:
     spare.delete()
 
 
-def spare_schemas_orphaned(*, older_than_s: float = SPARE_ORPHAN_AGE_S) -> list[str]:
-    """Spare schemas without a pool row whose build started more than `older_than_s` ago."""
-    pooled = set(SpareSchema.objects.values_list("schema_name", flat=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY nspname",
-            [SPARE_PREFIX],
-        )
-        names = [name for (name,) in cursor.fetchall() if name not in pooled]
-    now = time.time()
-    orphaned = []
-    for name in names:
-        match = _SPARE_NAME.match(name)
-        if match is None or now - int(match.group(1), 16) > older_than_s:
-            orphaned.append(name)
-    return orphaned
-
-
+@unaudited("pool upkeep; no person acts")
 def spare_pool_prune() -> int:
     """Drop spares built for another migration state or gone missing, and crashed builds.
 
@@ -337,6 +243,7 @@ def _refill_unlock() -> None:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [_REFILL_LOCK_KEY])
 
 
+@unaudited("pool upkeep; no person acts")
 def spare_pool_refill(*, size: int | None = None) -> int:
     """Top the pool up to `size` claimable spares (SPARE_SCHEMA_POOL_SIZE); how many built.
 
@@ -409,6 +316,7 @@ def _spare_claim() -> SpareSchema:
         _spare_discard(spare)
 
 
+@orchestrator
 def with_spare_schema(provision: Callable[[], T]) -> T:
     """Run a provisioning transaction; if the pool was empty, build a spare and run it again.
 
@@ -427,6 +335,7 @@ def with_spare_schema(provision: Callable[[], T]) -> T:
         _preferred_spare.reset(token)
 
 
+@unaudited("runs inside tenant_provision, which audits")
 def tenant_seed_defaults(tenant: Tenant) -> None:
     """Enter the shop's schema and let every tenant-plane app create its default rows."""
     previous = _tenant_db().tenant
@@ -499,8 +408,3 @@ def tenant_provision(
     transaction.on_commit(_request_refill)
     transaction.on_commit(lambda: tenant_routing_forget(tenant=tenant, hosts=[host]))
     return tenant
-
-
-def tenant_schema_exists(tenant: Tenant) -> bool:
-    """Whether the shop's schema is there (for checks and admin)."""
-    return bool(schema_exists(tenant.schema_name))

@@ -6,6 +6,7 @@ spare schema is renamed back by the rollback and returns to the pool.
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from billing.services import subscription_start_trial
 from infra.errors import ValidationFailed, validation_error_items
 from tenants.identifiers import identifier_normalize
 from tenants.models import Account, Agency, Membership, Role, Tenant
+from tenants.selectors.provisioning import schema_name_for
 from tenants.services.audit import AuditContext, audit_record, audited, orchestrator, unaudited
-from tenants.services.provisioning import schema_name_for, tenant_provision, with_spare_schema
+from tenants.services.provisioning import tenant_provision, with_spare_schema
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 # Names that must never become shops: they are, or may become, platform hosts and paths.
@@ -238,7 +240,8 @@ def tenant_signup(
     password_hash = make_password(password)
     try:
         return with_spare_schema(
-            lambda: _signup_create(
+            functools.partial(
+                _signup_create,
                 shop=shop,
                 email=clean_email,
                 phone=clean_phone,
@@ -309,7 +312,7 @@ def tenant_create_for_account(
         raise ValidationFailed(_("Some fields are not valid."), fields=errors)
     try:
         return with_spare_schema(
-            lambda: _owned_shop_create(account=account, shop=cleaned, context=context)
+            functools.partial(_owned_shop_create, account=account, shop=cleaned, context=context)
         )
     except IntegrityError:
         _raise_for_conflict(cleaned, None, None)

@@ -114,7 +114,8 @@ def tenant_update(
         raise ValidationFailed(
             fields={"name": [{"code": "required", "message": _("Enter the shop's name.")}]}
         )
-    before = Tenant.objects.values("name", "agency_id").get(pk=tenant.pk)
+    row = Tenant.objects.values("name", "agency_id").get(pk=tenant.pk)
+    before: dict[str, object] = {"name": row["name"], "agency_id": row["agency_id"]}
     Tenant.objects.filter(pk=tenant.pk).update(name=name, agency=agency)
     tenant.name = name
     tenant.agency = agency

@@ -54,10 +54,9 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
 
     from infra.celery import app
     from tenants.models import Domain, SpareSchema, Tenant
+    from tenants.selectors.provisioning import migrations_expected, schema_name_for
     from tenants.services.audit import AuditContext
     from tenants.services.provisioning import (
-        migrations_expected,
-        schema_name_for,
         spare_pool_refill,
         spare_schema_build,
         tenant_provision,
@@ -95,7 +94,8 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
             time_zone="Asia/Shanghai",
         )
         tenant.auto_create_schema = True
-        tenant.save(verbosity=0)
+        # django-tenants' own save: creates the schema and runs every migration (the stock path).
+        tenant.save(verbosity=0)  # type: ignore[no-untyped-call]
         Domain.objects.create(
             domain=f"{slug}.{settings.PLATFORM_DOMAIN}",
             tenant=tenant,

@@ -11,7 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from tenants.models import Membership
-from tenants.services.provisioning import schema_drop, schema_name_for
+from tenants.selectors.provisioning import schema_name_for
+from tenants.services.provisioning import schema_drop
 from tests.frontend.catalogs import catalogs_compile
 from tests.support.threads import committed
 

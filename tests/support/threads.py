@@ -6,7 +6,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import connection, connections
+from django.db import connections
+
+from infra.db import schema_connection
 
 T = TypeVar("T")
 
@@ -18,7 +20,7 @@ def run_in_threads(functions: list[Callable[[], Any]]) -> list[Any]:
 
     def run(index: int, function: Callable[[], Any]) -> None:
         try:
-            connection.set_schema_to_public()
+            schema_connection().set_schema_to_public()
             barrier.wait()
             results[index] = function()
         except BaseException as error:  # noqa: BLE001 - the test inspects it

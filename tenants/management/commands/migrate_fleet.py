@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm  # type: ignore[import-untyped]  # no type hints; types-tqdm not installed
+from tqdm import tqdm
 
 from tenants.services.fleet_migrations import (
     FleetMigrationError,
