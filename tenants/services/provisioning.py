@@ -376,14 +376,21 @@ def tenant_provision(
     if not is_valid_schema_name(schema_name):
         raise ValueError(f"not a valid schema name: {schema_name!r}")
     spare = _spare_claim()
-    tenant: Tenant = Tenant.objects.create(
-        schema_name=schema_name,
-        slug=slug,
-        name=name,
-        currency=currency,
-        language=language,
-        time_zone=time_zone,
-        agency=agency,
+    # bulk_create skips TenantMixin.save, whose checks (a case-insensitive schema-name lookup;
+    # our names are lower-case) would turn a lost race into a ValidationError instead of the
+    # unique-constraint IntegrityError that signup reports as slug_taken.
+    (tenant,) = Tenant.objects.bulk_create(
+        [
+            Tenant(
+                schema_name=schema_name,
+                slug=slug,
+                name=name,
+                currency=currency,
+                language=language,
+                time_zone=time_zone,
+                agency=agency,
+            )
+        ]
     )
     with connection.cursor() as cursor:
         cursor.execute(
