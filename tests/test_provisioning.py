@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import pytest
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test import override_settings
 
 from infra.db.base import DatabaseWrapper as TenantDatabaseWrapper
@@ -275,8 +274,8 @@ def test_a_failed_provisioning_leaves_no_schema_and_no_tenant_row(made: Made) ->
     spare = spare_schema_build()
     schemas_before = _schemas()
     audit_before = AuditLog.objects.count()
-    # when: django-tenants refuses the schema name (a racing twin would hit the unique index)
-    with pytest.raises(ValidationError):
+    # when: the unique index refuses the second row (as it does for a racing twin)
+    with pytest.raises(IntegrityError):
         with_spare_schema(
             lambda: tenant_provision(
                 slug="prov-dup",
