@@ -119,6 +119,28 @@ class ShopFields(forms.Form):
         }
 
 
+class ShopCreateForm(ShopFields):
+    """A further shop: for the account itself, or for a client of one of its agencies."""
+
+    owner = forms.ChoiceField(label=_("Who runs it"), required=False)
+
+    def __init__(self, *args: Any, agencies: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ChoiceField)
+        owner.choices = [("self", _("Me, as its owner"))] + [
+            (f"agency:{agency_id}", _("%(agency)s, for a client") % {"agency": name})
+            for agency_id, name in agencies
+        ]
+        if not agencies:
+            owner.widget = forms.HiddenInput()
+
+    def agency_id(self) -> int | None:
+        """The agency chosen to run the shop, if any."""
+        value = str(self.cleaned_data.get("owner") or "self")
+        return int(value.split(":", 1)[1]) if value.startswith("agency:") else None
+
+
 class SignupForm(ShopFields):
     email = forms.CharField(
         label=_("E-mail"),

@@ -26,6 +26,7 @@ from frontend.forms import (
     LoginForm,
     PasswordResetConfirmForm,
     PasswordResetRequestForm,
+    ShopCreateForm,
     ShopFields,
     SignupForm,
     VerificationCodeForm,
@@ -36,7 +37,7 @@ from frontend.links import shop_host_display, storefront_url
 from frontend.navigation import CONSOLE_SECTIONS, SECTIONS_BY_KEY
 from infra.errors import DomainError
 from tenants.models import Account, Role, Tenant
-from tenants.selectors.accounts import tenant_list_for_account
+from tenants.selectors.accounts import agency_list_for_account, tenant_list_for_account
 from tenants.selectors.onboarding import onboarding_checklist
 from tenants.services.accounts import (
     account_verification_confirm,
@@ -44,6 +45,7 @@ from tenants.services.accounts import (
     password_reset_confirm,
     password_reset_request,
 )
+from tenants.services.agencies import agency_client_shop_create
 from tenants.services.audit import AuditContext
 from tenants.services.login import login_attempt
 from tenants.services.signup import tenant_create_for_account, tenant_signup
@@ -129,15 +131,31 @@ def signup_slug_preview(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def shop_create(request: HttpRequest) -> HttpResponse:
-    """A further shop for the logged-in account."""
-    form = ShopFields(request.POST or None, initial=_shop_defaults())
+    """A further shop for the logged-in account, or for a client of one of its agencies."""
+    account = _account(request)
+    agencies = {agency.pk: agency for agency in agency_list_for_account(account=account)}
+    form = ShopCreateForm(
+        request.POST or None,
+        initial={**_shop_defaults(), "owner": "self"},
+        agencies=[(agency.pk, agency.name) for agency in agencies.values()],
+    )
     if request.method == "POST" and form.is_valid():
+        context = AuditContext.from_request(request)
+        agency_id = form.agency_id()
         try:
-            tenant = tenant_create_for_account(
-                account=_account(request),
-                shop=form.shop_arguments(),
-                context=AuditContext.from_request(request),
-            )
+            if agency_id is None:
+                tenant = tenant_create_for_account(
+                    account=account, shop=form.shop_arguments(), context=context
+                )
+            elif agency_id in agencies:
+                tenant = agency_client_shop_create(
+                    agency=agencies[agency_id],
+                    actor=account,
+                    shop=form.shop_arguments(),
+                    context=context,
+                )
+            else:
+                raise Http404
         except DomainError as error:
             form_errors_apply(form, error)
         else:

@@ -474,3 +474,17 @@ def test_audit_log_filters_by_action_and_tenant_and_searches(
     assert pks(by_action) == [first.pk]
     assert pks(by_tenant) == [second.pk]
     assert pks(by_search) == [second.pk]
+
+
+def test_the_console_shows_a_way_back_while_impersonating(
+    staff_client: Client, owner: Account, alpha: Tenant
+) -> None:
+    # given
+    before = staff_client.get("/console/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    staff_client.post(f"/admin/tenants/tenant/{alpha.pk}/impersonate/")
+    # when
+    page = staff_client.get("/console/alpha/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # then
+    assert 'action="/admin/tenants/account/impersonation/stop/"' not in before
+    assert 'action="/admin/tenants/account/impersonation/stop/"' in page
+    assert f"You are acting as {owner}." in page

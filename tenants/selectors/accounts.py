@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from tenants.models import Account, AgencyMembership, Membership, Role, Tenant
+from tenants.models import Account, Agency, AgencyMembership, Membership, Role, Tenant
 
 
 def membership_role_get(*, account: Account, tenant: Tenant) -> str | None:
@@ -32,6 +32,11 @@ def tenant_list_for_account(*, account: Account) -> QuerySet[Tenant]:
         .distinct()
         .order_by("name")
     )
+
+
+def agency_list_for_account(*, account: Account) -> QuerySet[Agency]:
+    """The agencies the account works for."""
+    return Agency.objects.filter(memberships__account=account).order_by("name")
 
 
 def account_find_by_identifier(*, identifier: str) -> Account | None:

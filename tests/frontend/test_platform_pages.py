@@ -9,6 +9,9 @@ import pytest
 from django.test import Client
 
 from tenants.models import Account, AuditLog, Membership, Role, Tenant
+from tenants.services.agencies import agency_create
+from tenants.services.audit import AuditContext
+from tests.frontend.conftest import PASSWORD
 
 
 def _field_block(html: str, name: str) -> str:
@@ -238,3 +241,54 @@ def test_new_shop_form_needs_a_login(client_en: Client) -> None:
     # then
     assert response.status_code == 302
     assert response["Location"] == "/login/?next=/shops/new/"
+
+
+def test_agency_staff_open_a_client_shop_from_the_new_shop_form(
+    owner: Account, owner_client: Client
+) -> None:
+    # given
+    agency = agency_create(name="Blue Agency", owner=owner, context=AuditContext.system())
+    form = owner_client.get("/shops/new/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # when
+    response = owner_client.post(
+        "/shops/new/",
+        {
+            "shop_name": "Client Shop",
+            "slug": "client-shop",
+            "currency": "SGD",
+            "language": "en",
+            "time_zone": "Asia/Singapore",
+            "owner": f"agency:{agency.pk}",
+        },
+    )
+    # then
+    assert f'value="agency:{agency.pk}"' in form
+    assert response.status_code == 302
+    assert response["Location"] == "/console/client-shop/"
+    tenant = Tenant.objects.get(slug="client-shop")
+    assert tenant.agency == agency
+    assert not Membership.objects.filter(tenant=tenant).exists()
+    assert owner_client.get("/console/client-shop/").status_code == 200
+
+
+def test_an_agency_the_account_does_not_work_for_is_refused(
+    owner: Account, owner_client: Client
+) -> None:
+    # given
+    stranger = Account.objects.create_user(email="s@example.com", password=PASSWORD)
+    agency = agency_create(name="Other Agency", owner=stranger, context=AuditContext.system())
+    # when
+    response = owner_client.post(
+        "/shops/new/",
+        {
+            "shop_name": "Sneaky",
+            "slug": "sneaky-shop",
+            "currency": "CNY",
+            "language": "zh-hans",
+            "time_zone": "Asia/Shanghai",
+            "owner": f"agency:{agency.pk}",
+        },
+    )
+    # then
+    assert response.status_code == 200
+    assert not Tenant.objects.filter(slug="sneaky-shop").exists()
