@@ -238,3 +238,39 @@ class VerificationCodeForm(forms.Form):
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class ShopProfileForm(forms.Form):
+    """The shop profile in the console's settings (fields named as the service names them)."""
+
+    name = forms.CharField(label=_("Shop name"), max_length=120)
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Shown on your storefront's home page."),
+    )
+    contact_email = forms.CharField(
+        label=_("Contact e-mail"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    contact_phone = forms.CharField(
+        label=_("Contact phone"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(
+        label=_("Your own domain"),
+        max_length=253,
+        help_text=_("For example shop.example.com. Point it at the platform, then verify it."),
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "none", "autocorrect": "off", "spellcheck": "false"}
+        ),
+    )

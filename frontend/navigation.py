@@ -76,10 +76,6 @@ CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
         _("Settings"),
         "⚙",
         "console-settings",
-        _(
-            "Your shop profile, payment methods, staff and their roles, domains and the "
-            "WeChat mini-program will be managed here."
-        ),
     ),
 )
 

@@ -29,6 +29,27 @@ urlpatterns = [
     ),
     path("console/", views.console_home, name="console-home"),
     path("console/<slug:slug>/", views.console_dashboard, name="console-dashboard"),
+    path("console/<slug:slug>/settings/", views.console_settings, name="console-settings"),
+    path(
+        "console/<slug:slug>/settings/profile/",
+        views.console_settings_profile,
+        name="console-settings-profile",
+    ),
+    path(
+        "console/<slug:slug>/settings/domains/",
+        views.console_domain_add,
+        name="console-domain-add",
+    ),
+    path(
+        "console/<slug:slug>/settings/domains/<int:domain_id>/verify/",
+        views.console_domain_verify,
+        name="console-domain-verify",
+    ),
+    path(
+        "console/<slug:slug>/settings/domains/<int:domain_id>/remove/",
+        views.console_domain_remove,
+        name="console-domain-remove",
+    ),
     # Sections that later issues fill in; each keeps its URL name when its real view lands.
     *(
         path(

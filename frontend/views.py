@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,11 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from frontend.forms import (
     SHOP_LANGUAGE_NAMES,
+    DomainForm,
     LoginForm,
     PasswordResetConfirmForm,
     PasswordResetRequestForm,
     ShopCreateForm,
     ShopFields,
+    ShopProfileForm,
     SignupForm,
     VerificationCodeForm,
     form_errors_apply,
@@ -36,9 +39,11 @@ from frontend.forms import (
 from frontend.links import shop_host_display, storefront_url
 from frontend.navigation import CONSOLE_SECTIONS, SECTIONS_BY_KEY
 from infra.errors import DomainError
-from tenants.models import Account, Role, Tenant
+from shop.core.selectors import shop_profile_get
+from tenants.models import Account, Domain, Role, Tenant
 from tenants.selectors.accounts import agency_list_for_account, tenant_list_for_account
 from tenants.selectors.onboarding import onboarding_checklist
+from tenants.selectors.tenancy import domain_list_for_tenant
 from tenants.services.accounts import (
     account_verification_confirm,
     account_verification_send,
@@ -47,8 +52,10 @@ from tenants.services.accounts import (
 )
 from tenants.services.agencies import agency_client_shop_create
 from tenants.services.audit import AuditContext
+from tenants.services.domains import domain_add, domain_remove, domain_verify, verification_record
 from tenants.services.login import login_attempt
 from tenants.services.signup import tenant_create_for_account, tenant_signup
+from tenants.services.tenancy import tenant_profile_update
 
 Channel = Literal["email", "phone"]
 SLUG_PLACEHOLDER = "your-shop"
@@ -411,3 +418,124 @@ def console_section(request: HttpRequest, slug: str, section: str) -> HttpRespon
     """A section whose pages come with a later issue: an empty state saying what will be there."""
     _console_tenant_required(request)
     return render(request, "frontend/console_section.html", _console_context(request, section))
+
+
+# Roles that may change the shop's settings; staff and clerks see them read-only.
+SETTINGS_EDITOR_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.AGENCY, "platform_staff"})
+
+
+def _settings_page(
+    request: HttpRequest,
+    *,
+    profile_form: ShopProfileForm | None = None,
+    domain_form: DomainForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = _console_context(request, "settings")
+    tenant: Tenant = context["shop"]
+    profile = shop_profile_get()
+    context.update(
+        can_edit=getattr(request, "console_role", None) in SETTINGS_EDITOR_ROLES,
+        profile_form=profile_form
+        or ShopProfileForm(
+            initial={
+                "name": tenant.name,
+                "description": profile.description,
+                "contact_email": profile.contact_email,
+                "contact_phone": profile.contact_phone,
+            }
+        ),
+        domain_form=domain_form or DomainForm(),
+        domains=[
+            {"domain": domain, "record": verification_record(domain)}
+            for domain in domain_list_for_tenant(tenant=tenant)
+        ],
+    )
+    return render(request, "frontend/console_settings.html", context, status=status)
+
+
+def _settings_editor_required(request: HttpRequest) -> None:
+    _console_tenant_required(request)
+    if getattr(request, "console_role", None) not in SETTINGS_EDITOR_ROLES:
+        raise PermissionDenied
+
+
+@require_GET
+def console_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The shop's settings: its profile and its domains."""
+    _console_tenant_required(request)
+    return _settings_page(request)
+
+
+@require_POST
+def console_settings_profile(request: HttpRequest, slug: str) -> HttpResponse:
+    _settings_editor_required(request)
+    form = ShopProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            tenant_profile_update(
+                tenant=request.console_tenant,  # type: ignore[attr-defined]
+                context=AuditContext.from_request(request),
+                **form.cleaned_data,
+            )
+        except DomainError as error:
+            form_errors_apply(form, error)
+        else:
+            messages.success(request, _("Your shop profile is saved."))
+            return redirect("console-settings", slug=slug)
+    return _settings_page(request, profile_form=form, status=400)
+
+
+@require_POST
+def console_domain_add(request: HttpRequest, slug: str) -> HttpResponse:
+    _settings_editor_required(request)
+    form = DomainForm(request.POST)
+    if form.is_valid():
+        try:
+            domain_add(
+                tenant=request.console_tenant,  # type: ignore[attr-defined]
+                domain=form.cleaned_data["domain"],
+                context=AuditContext.from_request(request),
+            )
+        except DomainError as error:
+            form_errors_apply(form, error)
+        else:
+            messages.success(request, _("Domain added. Publish the TXT record, then verify."))
+            return redirect("console-settings", slug=slug)
+    return _settings_page(request, domain_form=form, status=400)
+
+
+def _shop_domain(request: HttpRequest, domain_id: int) -> Domain:
+    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
+    domain = domain_list_for_tenant(tenant=tenant).filter(pk=domain_id).first()
+    if domain is None:
+        raise Http404
+    return domain
+
+
+@require_POST
+def console_domain_verify(request: HttpRequest, slug: str, domain_id: int) -> HttpResponse:
+    _settings_editor_required(request)
+    domain = _shop_domain(request, domain_id)
+    try:
+        domain_verify(domain=domain, context=AuditContext.from_request(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("%(domain)s is verified and serves your shop.") % {"domain": domain}
+        )
+    return redirect("console-settings", slug=slug)
+
+
+@require_POST
+def console_domain_remove(request: HttpRequest, slug: str, domain_id: int) -> HttpResponse:
+    _settings_editor_required(request)
+    domain = _shop_domain(request, domain_id)
+    try:
+        domain_remove(domain=domain, context=AuditContext.from_request(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(domain)s no longer serves your shop.") % {"domain": domain})
+    return redirect("console-settings", slug=slug)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Account, Tenant
@@ -18,7 +20,7 @@ class ChecklistItem:
 
 
 # Steps whose pages arrive with later issues keep url=None until then; their state is stored in
-# Tenant.onboarding by the services that complete them.
+# Tenant.onboarding by the services that complete them (tenant_profile_update: shop_profile).
 _STEPS = (
     ("shop_profile", _("Describe your shop")),
     ("theme", _("Choose a theme and colours")),
@@ -42,8 +44,13 @@ def onboarding_checklist(*, tenant: Tenant, account: Account | None = None) -> l
             )
         )
     state = tenant.onboarding or {}
+    pages = {
+        "shop_profile": reverse(
+            "console-settings", kwargs={"slug": tenant.slug}, urlconf=settings.PUBLIC_SCHEMA_URLCONF
+        )
+    }
     items.extend(
-        ChecklistItem(key=key, title=str(title), done=bool(state.get(key)), url=None)
+        ChecklistItem(key=key, title=str(title), done=bool(state.get(key)), url=pages.get(key))
         for key, title in _STEPS
     )
     return items

@@ -6,6 +6,7 @@ from typing import Final
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+from django.db.models import QuerySet
 
 from tenants.models import Domain, Tenant
 
@@ -86,3 +87,8 @@ def tenant_routing_forget(*, tenant: Tenant | None = None, hosts: list[str] | No
         )
     if keys:
         _routing_cache().delete_many(keys)
+
+
+def domain_list_for_tenant(*, tenant: Tenant) -> QuerySet[Domain]:
+    """A shop's host names: its platform subdomain first, then custom domains by name."""
+    return Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain")

@@ -48,6 +48,7 @@ from django.db.models.lookups import IsNull
 from django_tenants.postgresql_backend.base import is_valid_schema_name
 from django_tenants.utils import get_tenant_base_migrate_command_class
 
+from infra.db import tenant_schema
 from infra.db.base import DatabaseWrapper as TenantDatabaseWrapper
 from infra.planes import tenant_app_configs
 from tenants.models import Agency, Domain, SpareSchema, Tenant
@@ -338,13 +339,9 @@ def with_spare_schema(provision: Callable[[], T]) -> T:
 @unaudited("runs inside tenant_provision, which audits")
 def tenant_seed_defaults(tenant: Tenant) -> None:
     """Enter the shop's schema and let every tenant-plane app create its default rows."""
-    previous = _tenant_db().tenant
-    _tenant_db().set_tenant(tenant)
-    try:
+    with tenant_schema(tenant):
         for config in tenant_app_configs():
             config.seed_defaults()
-    finally:
-        _tenant_db().set_tenant(previous)
 
 
 def _request_refill() -> None:

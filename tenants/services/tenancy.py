@@ -13,7 +13,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.db import tenant_schema
 from infra.errors import Conflict, PermissionDenied, ValidationFailed
+from shop.core.services import shop_profile_update
 from tenants.models import Account, Agency, Tenant, TenantStatus
 from tenants.selectors.tenancy import tenant_routing_forget
 from tenants.services.audit import AuditContext, audit_record, audited
@@ -200,3 +202,44 @@ def account_impersonation_stop(*, request: HttpRequest, context: AuditContext) -
     _login_keeping_last_login(request, staff)
     request.session.pop(IMPERSONATOR_SESSION_KEY, None)
     return staff
+
+
+@audited
+def tenant_profile_update(
+    *,
+    tenant: Tenant,
+    name: str,
+    description: str,
+    contact_email: str,
+    contact_phone: str,
+    context: AuditContext,
+) -> Tenant:
+    """The console's shop profile: the name (control plane) and the shop's own profile (its
+    schema), all or nothing; completes the onboarding step "shop_profile"."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(
+            fields={"name": [{"code": "required", "message": _("Enter the shop's name.")}]}
+        )
+    if len(name) > 120:
+        raise ValidationFailed(
+            fields={"name": [{"code": "too_long", "message": _("Use at most 120 characters.")}]}
+        )
+    with tenant_schema(tenant):
+        shop_profile_update(
+            description=description, contact_email=contact_email, contact_phone=contact_phone
+        )
+    onboarding = {**(tenant.onboarding or {}), "shop_profile": True}
+    Tenant.objects.filter(pk=tenant.pk).update(name=name, onboarding=onboarding)
+    before = tenant.name
+    tenant.name = name
+    tenant.onboarding = onboarding
+    audit_record(
+        context=context,
+        action="tenant.profile_updated",
+        tenant=tenant,
+        target=tenant,
+        data={"name": {"from": before, "to": name}} if before != name else {},
+    )
+    _forget_routing_on_commit(tenant)
+    return tenant
