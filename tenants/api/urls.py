@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/login", views.LoginApi.as_view(), name="api-login"),
     path("auth/logout", views.LogoutApi.as_view(), name="api-logout"),
     path("me", views.MeApi.as_view(), name="api-me"),
+    path("shops", views.ShopListApi.as_view(), name="api-shop-list"),
     path("me/verification", views.VerificationSendApi.as_view(), name="api-verification-send"),
     path(
         "me/verification/confirm",

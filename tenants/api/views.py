@@ -6,8 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -148,6 +150,18 @@ class MeApi(APIView):
         assert isinstance(account, Account)
         tenants = list(tenant_list_for_account(account=account))
         return Response(self.OutputSerializer({"account": account, "tenants": tenants}).data)
+
+
+class ShopListApi(ListAPIView[Tenant]):
+    """The shops the logged-in account may open, by name, a page at a time."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = TenantOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Tenant]:
+        account = self.request.user
+        assert isinstance(account, Account)  # IsAuthenticated
+        return tenant_list_for_account(account=account)
 
 
 class ChannelSerializer(serializers.Serializer[Any]):
