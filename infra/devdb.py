@@ -188,9 +188,15 @@ def banner(port: int) -> str:
         f"  Platform admin     http://localhost{suffix}/admin/",
         f"  API docs           http://localhost{suffix}/api/docs/ (platform), "
         f"http://demo.localhost{suffix}/api/docs/ (shop)",
+        f"  Closed shop        http://demo-closed.localhost{suffix}/ (suspended)",
+        f"  Agency's client    http://localhost{suffix}/console/demo-client/ (agency login)",
         "",
     ]
-    for label, key in (("Platform admin", "admin"), ("Shop owner", "owner")):
+    for label, key in (
+        ("Platform admin", "admin"),
+        ("Shop owner", "owner"),
+        ("Agency staff", "agency"),
+    ):
         entry = credentials.get(key)
         if entry:
             lines.append(f"  {label + ':':<18} {entry['email']} / {entry['password']}")

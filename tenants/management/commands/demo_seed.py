@@ -1,4 +1,6 @@
-"""Demo data for `make dev`: a platform admin, the demo shop `demo`, its owner and a trial.
+"""Demo data for `make dev`: a platform admin, the demo shop `demo` (profile filled in), its owner
+and a trial; a second shop of the owner that is suspended ("shop closed"); an agency account
+running a client shop (agency access, shop switcher).
 
 Idempotent: a second run finds what the first made and changes nothing, except that it resets a
 demo password that no longer matches the one recorded in the credentials file (so the printed
@@ -19,14 +21,22 @@ from django.db import transaction
 
 from billing.models import Subscription
 from billing.services import subscription_start_trial
-from tenants.models import Account, Membership, Role, Tenant
+from tenants.models import Account, Agency, Membership, Role, Tenant
+from tenants.services.agencies import agency_client_shop_create, agency_create
 from tenants.services.audit import AuditContext, audit_record
 from tenants.services.provisioning import tenant_provision, with_spare_schema
+from tenants.services.signup import tenant_create_for_account
+from tenants.services.tenancy import tenant_profile_update, tenant_suspend
 
 DEMO_SLUG = "demo"
 DEMO_SHOP_NAME = "Demo Shop"
 ADMIN_EMAIL = "admin@example.com"
 OWNER_EMAIL = "owner@example.com"
+AGENCY_EMAIL = "agency@example.com"
+AGENCY_NAME = "Demo Agency 演示代运营"
+CLOSED_SLUG = "demo-closed"
+CLIENT_SLUG = "demo-client"
+DEMO_DESCRIPTION = "欢迎光临演示商店。Welcome to the demo shop of the platform."
 
 
 def _credentials_load(path: Path) -> dict[str, dict[str, str]]:
@@ -96,11 +106,33 @@ class Command(BaseCommand):
         if not Subscription.objects.filter(tenant=tenant).exists():
             subscription_start_trial(tenant=tenant, context=context.with_actor(admin))
             self.stdout.write("started the demo shop's trial")
+        if not (tenant.onboarding or {}).get("shop_profile"):
+            tenant_profile_update(
+                tenant=tenant,
+                name=tenant.name,
+                description=DEMO_DESCRIPTION,
+                contact_email=OWNER_EMAIL,
+                contact_phone="+86 21 5555 0100",
+                context=context.with_actor(owner),
+            )
+        self._closed_shop(owner=owner, admin=admin, context=context)
+        agency_account = self._account(
+            credentials,
+            key="agency",
+            email=AGENCY_EMAIL,
+            name="代运营 Agency Staff",
+            is_platform_staff=False,
+            is_superuser=False,
+            context=context,
+        )
+        _credentials_save(path, credentials)
+        self._agency_shop(account=agency_account, context=context.with_actor(agency_account))
 
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo data ready: admin {ADMIN_EMAIL} / {credentials['admin']['password']}, "
-                f"owner {OWNER_EMAIL} / {credentials['owner']['password']}"
+                f"owner {OWNER_EMAIL} / {credentials['owner']['password']}, "
+                f"agency {AGENCY_EMAIL} / {credentials['agency']['password']}"
             )
         )
 
@@ -160,3 +192,47 @@ class Command(BaseCommand):
                     target=membership,
                     data={"role": Role.OWNER},
                 )
+
+    def _closed_shop(self, *, owner: Account, admin: Account, context: AuditContext) -> None:
+        """A second shop of the owner, suspended: its storefront shows "shop closed"."""
+        if Tenant.objects.filter(slug=CLOSED_SLUG).exists():
+            return
+        tenant = tenant_create_for_account(
+            account=owner,
+            shop={
+                "shop_name": "Closed Demo Shop 已关闭的演示店",
+                "slug": CLOSED_SLUG,
+                "currency": "USD",
+                "language": "en",
+                "time_zone": "America/New_York",
+            },
+            context=context.with_actor(owner),
+        )
+        tenant_suspend(
+            tenant=tenant,
+            reason="Demo: a shop suspended by the platform (for example after unpaid invoices).",
+            context=context.with_actor(admin),
+        )
+        self.stdout.write(f"created the suspended demo shop {CLOSED_SLUG!r}")
+
+    def _agency_shop(self, *, account: Account, context: AuditContext) -> None:
+        """An agency with one client shop, reached by the agency's staff."""
+        agency = Agency.objects.filter(name=AGENCY_NAME).first()
+        if agency is None:
+            agency = agency_create(name=AGENCY_NAME, owner=account, context=context)
+            self.stdout.write(f"created the demo agency {AGENCY_NAME!r}")
+        if Tenant.objects.filter(slug=CLIENT_SLUG).exists():
+            return
+        agency_client_shop_create(
+            agency=agency,
+            actor=account,
+            shop={
+                "shop_name": "Client Tea Shop 客户茶叶店",
+                "slug": CLIENT_SLUG,
+                "currency": "SGD",
+                "language": "en",
+                "time_zone": "Asia/Singapore",
+            },
+            context=context,
+        )
+        self.stdout.write(f"created the agency's client shop {CLIENT_SLUG!r}")
