@@ -12,10 +12,9 @@ from shop.core.models import ShopProfile
 DESCRIPTION_MAX_LENGTH = 2000
 
 
-def shop_profile_seed() -> ShopProfile:
-    """Create the profile row of a new shop (idempotent)."""
-    profile, _created = ShopProfile.objects.get_or_create(singleton=True)
-    return profile
+def shop_profile_seed() -> None:
+    """Create the profile row of a new shop (idempotent: one INSERT … ON CONFLICT DO NOTHING)."""
+    ShopProfile.objects.bulk_create([ShopProfile(singleton=True)], ignore_conflicts=True)
 
 
 def shop_profile_update(*, description: str, contact_email: str, contact_phone: str) -> ShopProfile:

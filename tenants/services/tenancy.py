@@ -23,6 +23,7 @@ from tenants.services.audit import AuditContext, audit_record, audited
 # The session key AuditContext.from_request reads: who is really acting while impersonating.
 IMPERSONATOR_SESSION_KEY = "impersonator_id"
 SUSPEND_REASON_MAX_LENGTH = 2000
+SHOP_NAME_MAX_LENGTH = 120
 
 
 class TenantAlreadySuspendedError(Conflict):
@@ -43,6 +44,19 @@ class ImpersonationNotAllowedError(PermissionDenied):
 class NotImpersonatingError(Conflict):
     code = "not_impersonating"
     default_message = "You are not impersonating anyone."
+
+
+def _shop_name_clean(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(
+            fields={"name": [{"code": "required", "message": _("Enter the shop's name.")}]}
+        )
+    if len(name) > SHOP_NAME_MAX_LENGTH:
+        raise ValidationFailed(
+            fields={"name": [{"code": "too_long", "message": _("Use at most 120 characters.")}]}
+        )
+    return name
 
 
 def _forget_routing_on_commit(tenant: Tenant) -> None:
@@ -111,11 +125,7 @@ def tenant_update(
     *, tenant: Tenant, name: str, agency: Agency | None, context: AuditContext
 ) -> Tenant:
     """Rename a shop or move it to another agency (platform admin)."""
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(
-            fields={"name": [{"code": "required", "message": _("Enter the shop's name.")}]}
-        )
+    name = _shop_name_clean(name)
     row = Tenant.objects.values("name", "agency_id").get(pk=tenant.pk)
     before: dict[str, object] = {"name": row["name"], "agency_id": row["agency_id"]}
     Tenant.objects.filter(pk=tenant.pk).update(name=name, agency=agency)
@@ -216,15 +226,7 @@ def tenant_profile_update(
 ) -> Tenant:
     """The console's shop profile: the name (control plane) and the shop's own profile (its
     schema), all or nothing; completes the onboarding step "shop_profile"."""
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(
-            fields={"name": [{"code": "required", "message": _("Enter the shop's name.")}]}
-        )
-    if len(name) > 120:
-        raise ValidationFailed(
-            fields={"name": [{"code": "too_long", "message": _("Use at most 120 characters.")}]}
-        )
+    name = _shop_name_clean(name)
     with tenant_schema(tenant):
         shop_profile_update(
             description=description, contact_email=contact_email, contact_phone=contact_phone
