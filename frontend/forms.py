@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from infra.errors import DomainError
+from tenants.models import Role
 
 CURRENCY_NAMES = {
     "CNY": _("Chinese yuan (CNY)"),
@@ -274,3 +275,16 @@ class DomainForm(forms.Form):
             attrs={"autocapitalize": "none", "autocorrect": "off", "spellcheck": "false"}
         ),
     )
+
+
+class StaffAddForm(forms.Form):
+    identifier = forms.CharField(
+        label=_("E-mail or phone of their account"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.STAFF)
+
+
+class StaffRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)

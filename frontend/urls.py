@@ -35,6 +35,17 @@ urlpatterns = [
         views.console_settings_profile,
         name="console-settings-profile",
     ),
+    path("console/<slug:slug>/settings/staff/", views.console_staff_add, name="console-staff-add"),
+    path(
+        "console/<slug:slug>/settings/staff/<int:membership_id>/role/",
+        views.console_staff_role,
+        name="console-staff-role",
+    ),
+    path(
+        "console/<slug:slug>/settings/staff/<int:membership_id>/remove/",
+        views.console_staff_remove,
+        name="console-staff-remove",
+    ),
     path(
         "console/<slug:slug>/settings/domains/",
         views.console_domain_add,

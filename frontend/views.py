@@ -32,6 +32,8 @@ from frontend.forms import (
     ShopFields,
     ShopProfileForm,
     SignupForm,
+    StaffAddForm,
+    StaffRoleForm,
     VerificationCodeForm,
     form_errors_apply,
     time_zone_suggestions,
@@ -40,8 +42,13 @@ from frontend.links import shop_host_display, storefront_url
 from frontend.navigation import CONSOLE_SECTIONS, SECTIONS_BY_KEY
 from infra.errors import DomainError
 from shop.core.selectors import shop_profile_get
-from tenants.models import Account, Domain, Role, Tenant
-from tenants.selectors.accounts import agency_list_for_account, tenant_list_for_account
+from tenants.models import Account, Domain, Membership, Role, Tenant
+from tenants.selectors.accounts import (
+    agency_list_for_account,
+    membership_get,
+    membership_list_for_tenant,
+    tenant_list_for_account,
+)
 from tenants.selectors.onboarding import onboarding_checklist
 from tenants.selectors.tenancy import domain_list_for_tenant
 from tenants.services.accounts import (
@@ -54,6 +61,7 @@ from tenants.services.agencies import agency_client_shop_create
 from tenants.services.audit import AuditContext
 from tenants.services.domains import domain_add, domain_remove, domain_verify, verification_record
 from tenants.services.login import login_attempt
+from tenants.services.memberships import membership_add, membership_remove, membership_role_change
 from tenants.services.signup import tenant_create_for_account, tenant_signup
 from tenants.services.tenancy import tenant_profile_update
 
@@ -429,6 +437,7 @@ def _settings_page(
     *,
     profile_form: ShopProfileForm | None = None,
     domain_form: DomainForm | None = None,
+    staff_form: StaffAddForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     context = _console_context(request, "settings")
@@ -446,6 +455,11 @@ def _settings_page(
             }
         ),
         domain_form=domain_form or DomainForm(),
+        staff_form=staff_form or StaffAddForm(),
+        memberships=[
+            {"membership": membership, "form": StaffRoleForm(initial={"role": membership.role})}
+            for membership in membership_list_for_tenant(tenant=tenant)
+        ],
         domains=[
             {"domain": domain, "record": verification_record(domain)}
             for domain in domain_list_for_tenant(tenant=tenant)
@@ -538,4 +552,77 @@ def console_domain_remove(request: HttpRequest, slug: str, domain_id: int) -> Ht
         messages.error(request, error.message)
     else:
         messages.success(request, _("%(domain)s no longer serves your shop.") % {"domain": domain})
+    return redirect("console-settings", slug=slug)
+
+
+def _console_membership(request: HttpRequest, membership_id: int) -> Membership:
+    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
+    membership = membership_get(tenant=tenant, membership_id=membership_id)
+    if membership is None:
+        raise Http404
+    return membership
+
+
+@require_POST
+def console_staff_add(request: HttpRequest, slug: str) -> HttpResponse:
+    _settings_editor_required(request)
+    form = StaffAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = membership_add(
+                tenant=request.console_tenant,  # type: ignore[attr-defined]
+                identifier=form.cleaned_data["identifier"],
+                role=form.cleaned_data["role"],
+                acting_role=request.console_role,  # type: ignore[attr-defined]
+                context=AuditContext.from_request(request),
+            )
+        except DomainError as error:
+            form_errors_apply(form, error)
+        else:
+            messages.success(
+                request, _("%(account)s now works on this shop.") % {"account": membership.account}
+            )
+            return redirect("console-settings", slug=slug)
+    return _settings_page(request, staff_form=form, status=400)
+
+
+@require_POST
+def console_staff_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    _settings_editor_required(request)
+    membership = _console_membership(request, membership_id)
+    form = StaffRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a valid role."))
+        return redirect("console-settings", slug=slug)
+    try:
+        membership_role_change(
+            membership=membership,
+            role=form.cleaned_data["role"],
+            acting_role=request.console_role,  # type: ignore[attr-defined]
+            context=AuditContext.from_request(request),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The role is changed."))
+    return redirect("console-settings", slug=slug)
+
+
+@require_POST
+def console_staff_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    _settings_editor_required(request)
+    membership = _console_membership(request, membership_id)
+    try:
+        membership_remove(
+            membership=membership,
+            acting_role=request.console_role,  # type: ignore[attr-defined]
+            context=AuditContext.from_request(request),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(account)s no longer works on this shop.") % {"account": membership.account},
+        )
     return redirect("console-settings", slug=slug)

@@ -47,7 +47,7 @@ BUDGETS: list[tuple[str, int, Callable[[Client], Any]]] = [
     ("platform api: shops", 4, lambda client: client.get("/api/platform/v1/shops")),
     ("console: shops", 3, lambda client: client.get("/console/")),
     ("console: dashboard", 4, lambda client: client.get("/console/alpha/")),
-    ("console: settings", 6, lambda client: client.get("/console/alpha/settings/")),
+    ("console: settings", 7, lambda client: client.get("/console/alpha/settings/")),
     (
         "platform api: login",
         12,

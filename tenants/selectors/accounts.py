@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from tenants.models import Account, Agency, AgencyMembership, Membership, Role, Tenant
 
@@ -47,3 +47,25 @@ def account_find_by_identifier(*, identifier: str) -> Account | None:
     if kind == "email":
         return Account.objects.filter(email__iexact=value).first()
     return Account.objects.filter(phone=value).first()
+
+
+def membership_list_for_tenant(*, tenant: Tenant) -> QuerySet[Membership]:
+    """The people who work on a shop (with their accounts), owners first."""
+    role_order = Case(
+        *(When(role=role, then=Value(index)) for index, role in enumerate(Role.values)),
+        output_field=IntegerField(),
+    )
+    return (
+        Membership.objects.filter(tenant=tenant)
+        .select_related("account")
+        .order_by(role_order, "account__email", "account__phone")
+    )
+
+
+def membership_get(*, tenant: Tenant, membership_id: int) -> Membership | None:
+    """A membership of this shop; None for an unknown id or another shop's membership."""
+    return (
+        Membership.objects.select_related("account", "tenant")
+        .filter(tenant=tenant, pk=membership_id)
+        .first()
+    )
