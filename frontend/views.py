@@ -5,6 +5,7 @@ Views validate input with forms and call the tenants services; rules live in the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
@@ -468,6 +469,20 @@ def _settings_page(
     return render(request, "frontend/console_settings.html", context, status=status)
 
 
+def _settings_action(
+    request: HttpRequest, action: Callable[[], object], notice: str
+) -> HttpResponse:
+    """Run a settings service from a button; its error or `notice` shows on the settings page."""
+    try:
+        action()
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, notice)
+    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
+    return redirect("console-settings", slug=tenant.slug)
+
+
 def _settings_editor_required(request: HttpRequest) -> None:
     _console_tenant_required(request)
     if getattr(request, "console_role", None) not in SETTINGS_EDITOR_ROLES:
@@ -531,28 +546,22 @@ def _shop_domain(request: HttpRequest, domain_id: int) -> Domain:
 def console_domain_verify(request: HttpRequest, slug: str, domain_id: int) -> HttpResponse:
     _settings_editor_required(request)
     domain = _shop_domain(request, domain_id)
-    try:
-        domain_verify(domain=domain, context=AuditContext.from_request(request))
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request, _("%(domain)s is verified and serves your shop.") % {"domain": domain}
-        )
-    return redirect("console-settings", slug=slug)
+    return _settings_action(
+        request,
+        lambda: domain_verify(domain=domain, context=AuditContext.from_request(request)),
+        _("%(domain)s is verified and serves your shop.") % {"domain": domain},
+    )
 
 
 @require_POST
 def console_domain_remove(request: HttpRequest, slug: str, domain_id: int) -> HttpResponse:
     _settings_editor_required(request)
     domain = _shop_domain(request, domain_id)
-    try:
-        domain_remove(domain=domain, context=AuditContext.from_request(request))
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("%(domain)s no longer serves your shop.") % {"domain": domain})
-    return redirect("console-settings", slug=slug)
+    return _settings_action(
+        request,
+        lambda: domain_remove(domain=domain, context=AuditContext.from_request(request)),
+        _("%(domain)s no longer serves your shop.") % {"domain": domain},
+    )
 
 
 def _console_membership(request: HttpRequest, membership_id: int) -> Membership:
@@ -594,35 +603,28 @@ def console_staff_role(request: HttpRequest, slug: str, membership_id: int) -> H
     if not form.is_valid():
         messages.error(request, _("Choose a valid role."))
         return redirect("console-settings", slug=slug)
-    try:
-        membership_role_change(
+    return _settings_action(
+        request,
+        lambda: membership_role_change(
             membership=membership,
             role=form.cleaned_data["role"],
             acting_role=request.console_role,  # type: ignore[attr-defined]
             context=AuditContext.from_request(request),
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("The role is changed."))
-    return redirect("console-settings", slug=slug)
+        ),
+        _("The role is changed."),
+    )
 
 
 @require_POST
 def console_staff_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
     _settings_editor_required(request)
     membership = _console_membership(request, membership_id)
-    try:
-        membership_remove(
+    return _settings_action(
+        request,
+        lambda: membership_remove(
             membership=membership,
             acting_role=request.console_role,  # type: ignore[attr-defined]
             context=AuditContext.from_request(request),
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            _("%(account)s no longer works on this shop.") % {"account": membership.account},
-        )
-    return redirect("console-settings", slug=slug)
+        ),
+        _("%(account)s no longer works on this shop.") % {"account": membership.account},
+    )

@@ -14,24 +14,15 @@ from django.test import Client
 
 from infra.db import schema_connection
 from tenants.models import Domain, Tenant
-from tenants.services.audit import AuditContext
-from tenants.services.provisioning import spare_pool_refill, tenant_provision, with_spare_schema
+from tenants.services.provisioning import spare_pool_refill
+from tests.support.shops import shop_provision
 
 
 def _shop(slug: str, name: str) -> Tenant:
     existing = Tenant.objects.filter(slug=slug).first()
     if existing is not None:
         return existing
-    return with_spare_schema(
-        lambda: tenant_provision(
-            slug=slug,
-            name=name,
-            currency="CNY",
-            language="zh-hans",
-            time_zone="Asia/Shanghai",
-            context=AuditContext.system(),
-        )
-    )
+    return shop_provision(slug, name)
 
 
 # The session shops' control-plane rows, to put back after a transactional test: pytest-django

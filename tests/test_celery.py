@@ -23,8 +23,8 @@ from infra.celery import ControlPlaneTask, TenantSchemaRequiredError, app
 from shop.core.models import ShopProfile
 from shop.core.tasks import shop_defaults_seed_task
 from tenants.models import Domain, Tenant
-from tenants.services.audit import AuditContext
-from tenants.services.provisioning import schema_drop, tenant_provision, with_spare_schema
+from tenants.services.provisioning import schema_drop
+from tests.support.shops import shop_provision
 
 pytestmark = [
     pytest.mark.serial,
@@ -98,16 +98,7 @@ class Rows:
 
 
 def _provision(slug: str) -> Tenant:
-    return with_spare_schema(
-        lambda: tenant_provision(
-            slug=slug,
-            name=slug,
-            currency="CNY",
-            language="zh-hans",
-            time_zone="Asia/Shanghai",
-            context=AuditContext.system(),
-        )
-    )
+    return shop_provision(slug, slug)
 
 
 @pytest.fixture(scope="module")

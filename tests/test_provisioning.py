@@ -34,6 +34,7 @@ from tenants.services.provisioning import (
 )
 from tenants.tasks import spare_pool_refill_task
 from tests.benchmarks._common import schema_catalog
+from tests.support.shops import shop_provision, shop_provision_stock
 
 pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
@@ -92,26 +93,12 @@ def made(transactional_db: None) -> Iterator[Made]:
 
 def _provision(made: Made, slug: str) -> Tenant:
     made.slugs.append(slug)
-    return with_spare_schema(
-        lambda: tenant_provision(
-            slug=slug,
-            name=f"Shop {slug}",
-            currency="CNY",
-            language="zh-hans",
-            time_zone="Asia/Shanghai",
-            context=AuditContext.system(),
-        )
-    )
+    return shop_provision(slug)
 
 
 def _provision_stock(made: Made, slug: str) -> Tenant:
-    """A shop the stock django-tenants way: save() creates the schema and runs every migration."""
     made.slugs.append(slug)
-    tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=f"Shop {slug}")
-    tenant.auto_create_schema = True
-    # django-tenants' own save: creates the schema and runs every migration (the stock path).
-    tenant.save(verbosity=0)  # type: ignore[no-untyped-call]
-    return tenant
+    return shop_provision_stock(slug)
 
 
 def _spare_used(tenant: Tenant) -> str:

@@ -55,16 +55,14 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
     from infra.celery import app
     from tenants.models import Domain, SpareSchema, Tenant
     from tenants.selectors.provisioning import migrations_expected, schema_name_for
-    from tenants.services.audit import AuditContext
     from tenants.services.provisioning import (
         spare_pool_refill,
         spare_schema_build,
-        tenant_provision,
         tenant_seed_defaults,
-        with_spare_schema,
     )
     from tenants.tasks import spare_pool_refill_task
     from tests.benchmarks._common import schema_catalog
+    from tests.support.shops import shop_provision, shop_provision_stock
 
     app.conf.broker_url = "memory://"
     app.conf.result_backend = None
@@ -73,29 +71,10 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
     settings.SPARE_SCHEMA_POOL_SIZE = arguments.pool
 
     def ours(slug: str) -> Tenant:
-        return with_spare_schema(
-            lambda: tenant_provision(
-                slug=slug,
-                name=f"Shop {slug}",
-                currency="CNY",
-                language="zh-hans",
-                time_zone="Asia/Shanghai",
-                context=AuditContext.system(),
-            )
-        )
+        return shop_provision(slug)
 
     def stock(slug: str) -> Tenant:
-        tenant = Tenant(
-            schema_name=schema_name_for(slug),
-            slug=slug,
-            name=f"Shop {slug}",
-            currency="CNY",
-            language="zh-hans",
-            time_zone="Asia/Shanghai",
-        )
-        tenant.auto_create_schema = True
-        # django-tenants' own save: creates the schema and runs every migration (the stock path).
-        tenant.save(verbosity=0)  # type: ignore[no-untyped-call]
+        tenant = shop_provision_stock(slug)
         Domain.objects.create(
             domain=f"{slug}.{settings.PLATFORM_DOMAIN}",
             tenant=tenant,
