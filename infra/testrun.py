@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 from infra.devdb import BASE_DIR, EmbeddedPostgres, database_ensure, embedded_postgres_start
 
@@ -50,7 +51,8 @@ class Outcome:
         return self.status == 0
 
 
-def steps() -> list[Step]:
+def steps(reports: Path) -> list[Step]:
+    """The gates, then the two pytest runs (each writes a JUnit report into `reports`)."""
     python = sys.executable
     scripts = Path(sys.executable).parent
     pytest = [python, "-m", "pytest", "-p", "no:cacheprovider"]
@@ -65,11 +67,19 @@ def steps() -> list[Step]:
         ),
         Step(
             "pytest: parallel tests",
-            [*pytest, "-n", PARALLEL_WORKERS, "-m", "not serial", "-q"],
+            [
+                *pytest,
+                "-n",
+                PARALLEL_WORKERS,
+                "-m",
+                "not serial",
+                "-q",
+                f"--junitxml={reports / 'parallel.xml'}",
+            ],
         ),
         Step(
             "pytest: serial tests",
-            [*pytest, "-m", "serial", "-q"],
+            [*pytest, "-m", "serial", "-q", f"--junitxml={reports / 'serial.xml'}"],
             allowed_statuses=(0, PYTEST_NO_TESTS),
         ),
     ]
@@ -171,6 +181,21 @@ def step_run(step: Step, index: int, total: int, env: dict[str, str]) -> Outcome
     return Outcome(name=step.name, status=status, seconds=seconds)
 
 
+def test_counts(reports: Path) -> tuple[int, int, int]:
+    """(passed, failed, skipped) over the JUnit reports the pytest runs wrote."""
+    passed = failed = skipped = 0
+    for report in sorted(reports.glob("*.xml")):
+        # Reports pytest wrote moments ago in our own temporary folder: trusted input.
+        for suite in ElementTree.parse(report).getroot().iter("testsuite"):  # noqa: S314
+            tests = int(suite.get("tests", 0))
+            broken = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            skip = int(suite.get("skipped", 0))
+            passed += tests - broken - skip
+            failed += broken
+            skipped += skip
+    return passed, failed, skipped
+
+
 def summary(outcomes: list[Outcome], seconds: float) -> str:
     width = max(len(outcome.name) for outcome in outcomes)
     lines = ["", "Summary", "-------"]
@@ -201,9 +226,13 @@ def run() -> int:
         else:
             print("==> starting an embedded Redis for this run", flush=True)
             env["REDIS_URL"] = services.enter_context(embedded_redis())
-        plan = steps()
+        reports = Path(services.enter_context(tempfile.TemporaryDirectory(prefix="pytest-")))
+        plan = steps(reports)
         outcomes = [step_run(step, index, len(plan), env) for index, step in enumerate(plan, 1)]
+        passed, failed, skipped = test_counts(reports)
     print(summary(outcomes, time.monotonic() - started), flush=True)
+    # The last line: every test of both runs, in the plain form any CI reader understands.
+    print(f"tests: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
     return 0 if all(outcome.passed for outcome in outcomes) else 1
 
 
