@@ -160,3 +160,37 @@ def test_a_failure_during_signup_leaves_nothing_half_made(
     assert not _schema_exists(schema_name_for("tea-house"))
     assert set(SpareSchema.objects.values_list("schema_name", flat=True)) == spares
     assert all(_schema_exists(name) for name in spares)
+
+
+def test_signups_are_throttled_per_client_address(
+    shops: dict[str, Tenant], public: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: two signups an hour per address
+    from infra.api.throttling import SignupRateThrottle
+
+    monkeypatch.setattr(SignupRateThrottle, "THROTTLE_RATES", {"signup": "2/hour"})
+    client = Client(REMOTE_ADDR="198.51.100.7")
+    for index in range(2):
+        response = client.post(
+            "/api/platform/v1/signup",
+            _payload(slug=f"shop-{index}", email=f"o{index}@example.com"),
+            content_type="application/json",
+        )
+        assert response.status_code == 201
+    # when
+    third = client.post(
+        "/api/platform/v1/signup",
+        _payload(slug="shop-three", email="o3@example.com"),
+        content_type="application/json",
+    )
+    other_address = Client(REMOTE_ADDR="198.51.100.8").post(
+        "/api/platform/v1/signup",
+        _payload(slug="shop-four", email="o4@example.com"),
+        content_type="application/json",
+    )
+    # then
+    assert third.status_code == 429
+    assert third.json()["error"]["code"] == "throttled"
+    assert "Retry-After" in third
+    assert not Tenant.objects.filter(slug="shop-three").exists()
+    assert other_address.status_code == 201
