@@ -7,8 +7,9 @@ control-plane tasks (fan-out "for every tenant", provisioning) derive from `Cont
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
+from celery import Celery
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
@@ -44,6 +45,7 @@ class ControlPlaneTask(TenantTask):  # type: ignore[misc]
         return super().__call__(*args, **kwargs)
 
 
-app = CeleryApp("platform")
+# tenant-schemas-celery's CeleryApp is untyped; to the type checker it is the Celery it extends.
+app = cast(Celery, CeleryApp("platform"))
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from django.apps import AppConfig
 
 Plane = Literal["control", "tenant"]
+
+
+@dataclass(frozen=True)
+class OutboxSubscriber:
+    """A handler of domain events. `name` is stable: deliveries are recorded under it.
+
+    `handle` runs in the shop's schema, in the transaction that records its delivery, so its
+    effects happen exactly once per event (a failure rolls both back and Celery retries).
+    """
+
+    name: str
+    topics: frozenset[str]
+    handle: Callable[[Any], None]
 
 
 class PlaneAppConfig(AppConfig):
@@ -23,8 +37,8 @@ class PlaneAppConfig(AppConfig):
     def seed_defaults(self) -> None:
         """Create this app's default rows in the current (new) tenant schema; none by default."""
 
-    def outbox_subscribers(self) -> list[Callable[..., None]]:
-        """Domain-event handlers this app registers (the commerce issue wires the outbox)."""
+    def outbox_subscribers(self) -> list[OutboxSubscriber]:
+        """The domain-event handlers this app registers (shop.events delivers to them)."""
         return []
 
 

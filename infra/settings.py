@@ -86,6 +86,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "shop.core",
+    "shop.events",
     "distribution",
     "themes.storefront",
 ]
@@ -341,6 +342,12 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "spare-schema-pool-refill": {
         "task": "tenants.tasks.spare_pool_refill_task",
+        "schedule": 60.0,
+    },
+    # Every shop delivers the domain events a lost task left behind (shop.events).
+    "outbox-unsettled-deliver": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["shop.events.tasks.outbox_unsettled_deliver_task"],
         "schedule": 60.0,
     },
     "spare-schema-pool-prune": {

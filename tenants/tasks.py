@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from celery import Celery
-
 from infra.celery import ControlPlaneTask, app
 
-# infra.celery's app is tenant-schemas-celery's CeleryApp, a Celery the type checker cannot see.
-celery_app = cast(Celery, app)
 
-
-@celery_app.task(base=ControlPlaneTask, name="tenants.tasks.spare_pool_refill_task")
+@app.task(base=ControlPlaneTask, name="tenants.tasks.spare_pool_refill_task")
 def spare_pool_refill_task() -> int:
     """Top up the pool of spare schemas to SPARE_SCHEMA_POOL_SIZE; how many were built."""
     from tenants.services.provisioning import spare_pool_refill
@@ -20,9 +13,23 @@ def spare_pool_refill_task() -> int:
     return spare_pool_refill()
 
 
-@celery_app.task(base=ControlPlaneTask, name="tenants.tasks.spare_pool_prune_task")
+@app.task(base=ControlPlaneTask, name="tenants.tasks.spare_pool_prune_task")
 def spare_pool_prune_task() -> int:
     """Drop spares built for another migration state, and crashed builds; how many."""
     from tenants.services.provisioning import spare_pool_prune
 
     return spare_pool_prune()
+
+
+@app.task(base=ControlPlaneTask, name="tenants.tasks.tenant_fanout_task")
+def tenant_fanout_task(task_name: str) -> int:
+    """Send a tenant-plane task once for every active shop, in that shop's schema."""
+    from infra.db import tenant_schema
+    from tenants.models import Tenant, TenantStatus
+
+    sent = 0
+    for tenant in Tenant.objects.filter(status=TenantStatus.ACTIVE).iterator():
+        with tenant_schema(tenant):
+            app.send_task(task_name)
+        sent += 1
+    return sent

@@ -40,7 +40,7 @@ SEED_TASK = "shop.core.tasks.shop_defaults_seed_task"
 WAIT_S = 60.0  # a guard against a hung worker, not a timing requirement
 
 
-@cast(Celery, app).task(base=ControlPlaneTask, name="tests.test_celery.schema_probe_task")
+@app.task(base=ControlPlaneTask, name="tests.test_celery.schema_probe_task")
 def schema_probe_task() -> str:
     """A control-plane task that reports the schema it ran in."""
     return str(tenant_connection.schema_name)

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from celery import Celery
-
 from infra.celery import TenantPlaneTask, app
 
-# infra.celery's app is tenant-schemas-celery's CeleryApp, a Celery the type checker cannot see.
-celery_app = cast(Celery, app)
 
-
-@celery_app.task(base=TenantPlaneTask, name="shop.core.tasks.shop_defaults_seed_task")
+@app.task(base=TenantPlaneTask, name="shop.core.tasks.shop_defaults_seed_task")
 def shop_defaults_seed_task() -> list[str]:
     """Create the default rows of every tenant-plane app in this shop (idempotent).
 

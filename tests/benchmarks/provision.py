@@ -64,8 +64,8 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
     from tests.benchmarks._common import schema_catalog
     from tests.support.shops import shop_provision, shop_provision_stock
 
-    app.conf.broker_url = "memory://"
-    app.conf.result_backend = None
+    # An in-memory broker: the benchmark leaves nothing in Redis.
+    app.conf.update(broker_url="memory://", result_backend=None)
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
     settings.SPARE_SCHEMA_POOL_SIZE = arguments.pool

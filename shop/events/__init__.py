@@ -1,0 +1,1 @@
+"""The transactional outbox: domain events recorded with the change, delivered by Celery."""
