@@ -10,6 +10,7 @@ put back before each test and at the end, since their schemas outlive the flush.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,8 +23,9 @@ from django.db import connection, connections
 from infra.celery import ControlPlaneTask, TenantSchemaRequiredError, app
 from shop.core.models import ShopProfile
 from shop.core.tasks import shop_defaults_seed_task
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, Tenant, TenantStatus
 from tenants.services.provisioning import schema_drop
+from tenants.tasks import tenant_fanout_task
 from tests.support.shops import shop_provision
 
 pytestmark = [
@@ -221,3 +223,22 @@ def test_control_plane_task_runs_in_public_even_when_sent_from_a_shop(
     outcome = worker.wait(sent.id)
     # then
     assert (outcome.state, outcome.result, outcome.error) == ("SUCCESS", "public", None)
+
+
+def test_fanout_sends_a_tenant_task_to_every_active_shop_in_its_own_schema(
+    shop_pair: tuple[Tenant, Tenant], worker: Outcomes
+) -> None:
+    # given: shop two is suspended (no scheduled work runs for it)
+    one, two = shop_pair
+    Tenant.objects.filter(pk=two.pk).update(status=TenantStatus.SUSPENDED)
+    # when
+    sent = tenant_fanout_task.delay(SEED_TASK)
+    outcome = worker.wait(sent.id)
+    deadline = time.monotonic() + WAIT_S
+    while _profiles(one) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # then
+    assert outcome.state == "SUCCESS"
+    assert outcome.result == Tenant.objects.filter(status=TenantStatus.ACTIVE).count()
+    assert (_profiles(one), _profiles(two)) == (1, 0)
+    Tenant.objects.filter(pk=two.pk).update(status=TenantStatus.ACTIVE)
