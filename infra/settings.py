@@ -87,6 +87,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "shop.core",
     "shop.events",
+    "shop.catalog",
     "distribution",
     "themes.storefront",
 ]

@@ -8,6 +8,7 @@ from themes.storefront.views import storefront_home
 
 api_v1 = [
     path("", include("shop.core.api.urls")),
+    path("", include("shop.catalog.api.urls")),
 ]
 
 urlpatterns = [

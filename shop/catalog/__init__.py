@@ -1,0 +1,1 @@
+"""The shop's catalog: categories, products, options and SKUs, stock, search."""
