@@ -6,6 +6,8 @@ ENVIRONMENT=test is used by `make test`; ENVIRONMENT=production demands its secr
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,24 @@ SECRET_KEY = _required_in_production(
 )
 if IS_PRODUCTION and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production")
+
+
+def _derived_key(purpose: str) -> str:
+    """A development key derived from SECRET_KEY (production sets its own keys)."""
+    digest = hashlib.sha256(f"{purpose}:{SECRET_KEY}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+# Personal data at rest (infra.crypto): AES-256-GCM keys, base64url, the current one first; older
+# keys stay listed until their values are re-encrypted. The blind-index key never rotates.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
+if IS_PRODUCTION and not (FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY):
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set when ENVIRONMENT=production"
+    )
+FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_derived_key("field-encryption")]
+BLIND_INDEX_KEY = BLIND_INDEX_KEY or _derived_key("blind-index")
 
 # The platform host serves signup, consoles, the platform admin and platform APIs; every shop
 # lives on <slug>.<PLATFORM_DOMAIN> or on a verified custom domain.

@@ -8,13 +8,16 @@ import sys
 
 from django.conf import settings
 
+PRODUCTION_VARIABLES = {"SECRET_KEY", "PLATFORM_DOMAIN", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY"}
+SECRETS = {
+    "SECRET_KEY": "p" * 30 + "roduction-secret-key-with-enough-entropy-9f8e7d6c5b4a",
+    "FIELD_ENCRYPTION_KEYS": "q2Pp3Ctb8p9KmhXkC2r0bDd6c3pD3g1H8t2bTq4N0xw",
+    "BLIND_INDEX_KEY": "Zm9yLXRoZS1ibGluZC1pbmRleC1vbmx5LTMyLWJ5dGU",
+}
+
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "PLATFORM_DOMAIN"}
-    }
+    base = {key: value for key, value in os.environ.items() if key not in PRODUCTION_VARIABLES}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         capture_output=True,
@@ -33,11 +36,7 @@ def test_production_passes_check_deploy_at_warning_level() -> None:
         "--deploy",
         "--fail-level",
         "WARNING",
-        env={
-            "ENVIRONMENT": "production",
-            "SECRET_KEY": "p" * 30 + "roduction-secret-key-with-enough-entropy-9f8e7d6c5b4a",
-            "PLATFORM_DOMAIN": "shops.example.com",
-        },
+        env={"ENVIRONMENT": "production", "PLATFORM_DOMAIN": "shops.example.com", **SECRETS},
     )
     # then
     assert result.returncode == 0, result.stdout + result.stderr
@@ -55,7 +54,20 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
 def test_production_refuses_to_start_without_a_platform_domain() -> None:
     result = _manage(
         "check",
-        env={"ENVIRONMENT": "production", "SECRET_KEY": "s" * 60},
+        env={"ENVIRONMENT": "production", **SECRETS},
     )
     assert result.returncode != 0
     assert "PLATFORM_DOMAIN must be set when ENVIRONMENT=production" in result.stderr
+
+
+def test_production_refuses_to_start_without_encryption_keys_for_personal_data() -> None:
+    result = _manage(
+        "check",
+        env={
+            "ENVIRONMENT": "production",
+            "PLATFORM_DOMAIN": "shops.example.com",
+            "SECRET_KEY": SECRETS["SECRET_KEY"],
+        },
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set" in result.stderr
