@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from infra.db import schema_connection
@@ -93,8 +94,14 @@ def shop_client(shops: dict[str, Tenant], db: None) -> Client:
 
 
 @pytest.fixture(autouse=True)
-def _clear_caches() -> None:
+def _clear_caches(request: pytest.FixtureRequest) -> None:
+    """Every test starts with empty caches (when it may use them: the database cache needs the
+    database, which tests without the `db` fixtures or marker cannot reach)."""
     from django.core.cache import caches
 
-    caches["platform"].clear()
-    caches["default"].clear()
+    uses_database = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db")
+    )
+    if settings.REDIS_URL or uses_database:
+        caches["platform"].clear()
+        caches["default"].clear()

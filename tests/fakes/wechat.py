@@ -1,0 +1,382 @@
+"""The WeChat API (api.weixin.qq.com) on loopback: mini-program login, own and by component.
+
+Endpoints (paths as on the real host):
+
+- ``GET /sns/jscode2session?appid&secret&js_code&grant_type=authorization_code``: login for a
+  mini-program the merchant runs itself (any ``access_token`` parameter is ignored, as WeChat does).
+- ``POST /cgi-bin/component/api_component_token`` (JSON ``component_appid``,
+  ``component_appsecret``, ``component_verify_ticket``) -> ``component_access_token``, 7200 s.
+- ``GET /sns/component/jscode2session?appid&js_code&grant_type=authorization_code
+  &component_appid&component_access_token``: login for a mini-program authorized to a component.
+
+Pointing wechatpy 1.8.18 at the fake (``base`` is ``fake.base_url`` or the real
+``https://api.weixin.qq.com``; each API class has its own base URL)::
+
+    client = WeChatClient(appid, secret)
+    client.API_BASE_URL = f"{base}/cgi-bin/"
+    client.wxa.API_BASE_URL = f"{base}/"
+    # wxa.code_to_session attaches an access token, fetching one from the hard-coded real
+    # /cgi-bin/token when the client has none (which also rotates the merchant's own token).
+    # Send the documented parameters only: a list of pairs is not a dict, so none is attached.
+    client.get("sns/jscode2session", api_base_url=client.wxa.API_BASE_URL, params=[
+        ("appid", appid), ("secret", secret), ("js_code", code),
+        ("grant_type", "authorization_code")])
+
+    component = WeChatComponent(component_appid, secret, token, aes_key, session=storage)
+    component.API_BASE_URL = f"{base}/cgi-bin"   # no trailing slash: wechatpy adds "/component/…"
+    component.get("sns/component/jscode2session", api_base_url=f"{base}/", data=None, params={
+        "appid": appid, "js_code": code, "grant_type": "authorization_code",
+        "component_appid": component.component_appid})
+    # wechatpy adds component_access_token (fetching it with the stored verify ticket) and, on
+    # 40001/40014/42001, fetches a new one and retries once. data=None: get() without it raises
+    # KeyError. Give each component a storage with its own prefix (wechatpy's keys are bare).
+
+Errors are WeChat's ``{"errcode", "errmsg"}`` with HTTP 200. Knobs: ``fail_next``, ``latency_s``,
+``code_ttl_s``, ``expire_component_tokens``; ``requests`` records every request received.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+ERRMSG = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40002: "invalid grant_type",
+    40013: "invalid appid",
+    40029: "invalid code",
+    40125: "invalid appsecret",
+    40163: "code been used",
+    42001: "access_token expired",
+    45011: "api minute-quota reach limit  mustslower  retry next minute",
+    61003: "component is not authorized by this account",
+    61006: "component ticket is invalid",
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Component:
+    """A third-party platform registered on the fake."""
+
+    component_appid: str
+    secret: str
+    token: str
+    encoding_aes_key: str
+    verify_ticket: str
+    authorized: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Code:
+    appid: str
+    openid: str
+    unionid: str | None
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class _Failure:
+    errcode: int
+    http_status: int | None
+
+
+class FakeWeChat:
+    """The WeChat API on 127.0.0.1 with an ephemeral port; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.latency_s = 0.0
+        self.code_ttl_s = 300.0
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._apps: dict[str, str | None] = {}
+        self._components: dict[str, Component] = {}
+        self._codes: dict[str, _Code] = {}
+        # token -> (component_appid, expired)
+        self._component_tokens: dict[str, tuple[str, bool]] = {}
+        self._failures: list[_Failure] = []
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        # A short poll keeps shutdown (each test's teardown) fast.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def __enter__(self) -> FakeWeChat:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=2)
+
+    # --- setup -----------------------------------------------------------------------------
+
+    def add_miniprogram(self, appid: str, secret: str | None = None) -> None:
+        """A mini-program; without a secret only component login works for it."""
+        with self._lock:
+            self._apps[appid] = secret
+
+    def add_component(
+        self,
+        component_appid: str,
+        secret: str,
+        *,
+        authorized: tuple[str, ...] = (),
+        token: str = "fake-component-token",  # noqa: S107 (a test value)
+        encoding_aes_key: str | None = None,
+    ) -> Component:
+        """A third-party platform; `authorized` mini-programs are registered too."""
+        aes_key = encoding_aes_key or base64.b64encode(os.urandom(32)).decode().rstrip("=")
+        component = Component(
+            component_appid=component_appid,
+            secret=secret,
+            token=token,
+            encoding_aes_key=aes_key,
+            verify_ticket=f"ticket@@@{secrets.token_urlsafe(24)}",
+        )
+        with self._lock:
+            self._components[component_appid] = component
+        for appid in authorized:
+            self.authorize(component_appid, appid)
+        return component
+
+    def component(self, component_appid: str) -> Component:
+        return self._components[component_appid]
+
+    def authorize(self, component_appid: str, appid: str) -> None:
+        with self._lock:
+            self._apps.setdefault(appid, None)
+            self._components[component_appid].authorized.add(appid)
+
+    def deauthorize(self, component_appid: str, appid: str) -> None:
+        with self._lock:
+            self._components[component_appid].authorized.discard(appid)
+
+    def code_for(self, appid: str, openid: str, unionid: str | None = None) -> str:
+        """A one-time js_code, as `wx.login()` gives the mini-program."""
+        code = secrets.token_hex(16)
+        with self._lock:
+            self._codes[code] = _Code(appid, openid, unionid, time.monotonic())
+        return code
+
+    # --- knobs -----------------------------------------------------------------------------
+
+    def fail_next(self, n: int = 1, *, errcode: int = -1, http_status: int | None = None) -> None:
+        """The next `n` requests fail: with HTTP `http_status` if given, else with `errcode`."""
+        with self._lock:
+            self._failures.extend(_Failure(errcode, http_status) for _ in range(n))
+
+    def expire_component_tokens(self) -> None:
+        """Every component access token issued so far answers 42001 from now on."""
+        with self._lock:
+            for token, (appid, _expired) in self._component_tokens.items():
+                self._component_tokens[token] = (appid, True)
+
+    def ticket_push(self, component_appid: str) -> tuple[dict[str, str], bytes]:
+        """The component_verify_ticket push WeChat POSTs every 10 minutes: (query, body).
+
+        Encrypted as WeChat does (AES-256-CBC, PKCS#7 to 32 bytes, SHA-1 signatures), for
+        `WeChatComponent.parse_message(body, query["msg_signature"], query["timestamp"],
+        query["nonce"])`.
+        """
+        component = self._components[component_appid]
+        timestamp = str(int(time.time()))
+        nonce = secrets.token_hex(5)
+        message = (
+            f"<xml><AppId><![CDATA[{component_appid}]]></AppId>"
+            f"<CreateTime>{timestamp}</CreateTime>"
+            "<InfoType><![CDATA[component_verify_ticket]]></InfoType>"
+            f"<ComponentVerifyTicket><![CDATA[{component.verify_ticket}]]>"
+            "</ComponentVerifyTicket></xml>"
+        ).encode()
+        encrypt = _encrypt(component.encoding_aes_key, message, component_appid)
+        body = (
+            f"<xml><AppId><![CDATA[{component_appid}]]></AppId>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        ).encode()
+        query = {
+            "signature": _sha1_sorted(component.token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "encrypt_type": "aes",
+            "msg_signature": _sha1_sorted(component.token, timestamp, nonce, encrypt),
+        }
+        return query, body
+
+    # --- endpoints -------------------------------------------------------------------------
+
+    def _take_failure(self) -> _Failure | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
+
+    def _use_code(self, appid: str, js_code: str) -> dict[str, Any]:
+        with self._lock:
+            code = self._codes.get(js_code)
+            if code is None or code.appid != appid:
+                return _error(40029)
+            if code.used:
+                return _error(40163)
+            if time.monotonic() - code.issued_at > self.code_ttl_s:
+                return _error(40029)
+            code.used = True
+        result: dict[str, Any] = {
+            "session_key": base64.b64encode(os.urandom(16)).decode(),
+            "openid": code.openid,
+        }
+        if code.unionid is not None:
+            result["unionid"] = code.unionid
+        return result
+
+    def jscode2session(self, query: dict[str, str]) -> dict[str, Any]:
+        appid = query.get("appid", "")
+        if query.get("grant_type") != "authorization_code":
+            return _error(40002)
+        if appid not in self._apps:
+            return _error(40013)
+        secret = self._apps[appid]
+        if secret is None or query.get("secret") != secret:
+            return _error(40125)
+        return self._use_code(appid, query.get("js_code", ""))
+
+    def component_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        component = self._components.get(str(body.get("component_appid", "")))
+        if component is None:
+            return _error(40013)
+        if body.get("component_appsecret") != component.secret:
+            return _error(40125)
+        if body.get("component_verify_ticket") != component.verify_ticket:
+            return _error(61006)
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._component_tokens[token] = (component.component_appid, False)
+        return {"component_access_token": token, "expires_in": 7200}
+
+    def component_jscode2session(self, query: dict[str, str]) -> dict[str, Any]:
+        component_appid = query.get("component_appid", "")
+        if component_appid not in self._components:
+            return _error(40013)
+        issued = self._component_tokens.get(query.get("component_access_token", ""))
+        if issued is None or issued[0] != component_appid:
+            return _error(40001)
+        if issued[1]:
+            return _error(42001)
+        if query.get("grant_type") != "authorization_code":
+            return _error(40002)
+        appid = query.get("appid", "")
+        if appid not in self._components[component_appid].authorized:
+            return _error(61003)
+        return self._use_code(appid, query.get("js_code", ""))
+
+
+def _error(errcode: int) -> dict[str, Any]:
+    return {"errcode": errcode, "errmsg": ERRMSG.get(errcode, "error")}
+
+
+def _sha1_sorted(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 (WeChat's)
+
+
+def _encrypt(encoding_aes_key: str, message: bytes, appid: str) -> str:
+    key = base64.b64decode(encoding_aes_key + "=")
+    plain = os.urandom(16) + struct.pack(">I", len(message)) + message + appid.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeWeChat
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (its timeout under `latency_s`) is expected, not an error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The test output stays quiet; `requests` on the fake records what came in.
+        return
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _handle(self, method: str) -> None:
+        fake = cast(_Server, self.server).fake
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        with fake._lock:
+            fake.requests.append(RecordedRequest(method, url.path, query, body))
+        if fake.latency_s:
+            time.sleep(fake.latency_s)
+        failure = fake._take_failure()
+        if failure is not None and failure.http_status is not None:
+            self._reply(failure.http_status, {"errcode": -1, "errmsg": "system error"})
+            return
+        if failure is not None:
+            self._reply(200, _error(failure.errcode))
+            return
+        route = (method, url.path)
+        if route == ("GET", "/sns/jscode2session"):
+            result = fake.jscode2session(query)
+        elif route == ("GET", "/sns/component/jscode2session"):
+            result = fake.component_jscode2session(query)
+        elif route == ("POST", "/cgi-bin/component/api_component_token"):
+            try:
+                payload = json.loads(body or b"{}")
+            except ValueError:
+                payload = {}
+            result = fake.component_token(payload if isinstance(payload, dict) else {})
+        else:
+            self._reply(404, {"errcode": 404, "errmsg": "not found"})
+            return
+        self._reply(200, result)
+
+    def _reply(self, status: int, result: dict[str, Any]) -> None:
+        data = json.dumps(result).encode()
+        self.send_response(status)
+        # WeChat answers JSON as text/plain.
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
