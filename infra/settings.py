@@ -268,8 +268,18 @@ EMAIL_BACKEND = env.str(
 if IS_TEST:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"no-reply@{PLATFORM_DOMAIN}")
-# SMS: "console" prints codes (development); providers come with the members issue.
+# SMS: "tencent" (Tencent Cloud SMS), "console" prints codes (development), "locmem" (tests).
 SMS_BACKEND = env.str("SMS_BACKEND", default="locmem" if IS_TEST else "console")
+TENCENT_SMS_ENDPOINT = env.str("TENCENT_SMS_ENDPOINT", default="https://sms.tencentcloudapi.com")
+TENCENT_SMS_REGION = env.str("TENCENT_SMS_REGION", default="ap-guangzhou")
+TENCENT_SMS_SECRET_ID = env.str("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env.str("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_SDK_APP_ID = env.str("TENCENT_SMS_SDK_APP_ID", default="")
+TENCENT_SMS_SIGN_NAME = env.str("TENCENT_SMS_SIGN_NAME", default="")
+# Our template names -> the provider's approved template ids.
+SMS_TEMPLATES = {
+    "verification_code": env.str("SMS_TEMPLATE_VERIFICATION_CODE", default=""),
+}
 
 # --- Internationalisation
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")

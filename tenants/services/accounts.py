@@ -69,11 +69,15 @@ def _code_issue(*, account: Account, purpose: str, destination: str, channel: Ch
         destination=destination,
         expires_at=timezone.now() + timedelta(seconds=settings.VERIFICATION_CODE_TTL_S),
     )
-    text = _("Your code is %(code)s. It expires in 10 minutes.") % {"code": code}
+    minutes = str(settings.VERIFICATION_CODE_TTL_S // 60)
     if channel == "email":
+        text = _("Your code is %(code)s. It expires in %(minutes)s minutes.") % {
+            "code": code,
+            "minutes": minutes,
+        }
         email_send(address=destination, subject=_("Your verification code"), text=text)
     else:
-        sms_send(phone=destination, text=text)
+        sms_send(phone=destination, template="verification_code", params=[code, minutes])
     return code
 
 
