@@ -108,6 +108,7 @@ TENANT_APPS = [
     "shop.core",
     "shop.events",
     "shop.catalog",
+    "shop.customers",
     "distribution",
     "themes.storefront",
 ]

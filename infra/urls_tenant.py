@@ -9,6 +9,7 @@ from themes.storefront.views import storefront_home
 api_v1 = [
     path("", include("shop.core.api.urls")),
     path("", include("shop.catalog.api.urls")),
+    path("", include("shop.customers.api.urls")),
 ]
 
 urlpatterns = [

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from infra.errors import DomainError, ValidationFailed, validation_error_items
-from tenants.gateways.messages import email_send, sms_send
+from infra.messaging import email_send, sms_send
 from tenants.identifiers import Channel, identifier_normalize
 from tenants.models import Account, VerificationCode
 from tenants.services.audit import AuditContext, audit_record, audited, orchestrator

@@ -1,4 +1,4 @@
-"""Sending one-time codes by e-mail or SMS.
+"""Messages to people by e-mail or SMS, for both planes (account codes, shopper login codes).
 
 SMS messages are templates with parameters (what SMS providers in China accept): `template` is
 our name for one ("verification_code"), SMS_TEMPLATES maps it to the provider's template id.

@@ -1,0 +1,1 @@
+"""The shop's members (shoppers): login, tokens, profile, addresses, consent, points."""
