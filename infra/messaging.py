@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 # What each template says, for the console and for tests; the provider holds the real wording.
 SMS_TEXTS = {
     "verification_code": _("Your code is {0}. It expires in {1} minutes."),
+    "member_login_code": _("Your login code is {0}. It expires in {1} minutes."),
 }
 
 

@@ -280,6 +280,7 @@ TENCENT_SMS_SIGN_NAME = env.str("TENCENT_SMS_SIGN_NAME", default="")
 # Our template names -> the provider's approved template ids.
 SMS_TEMPLATES = {
     "verification_code": env.str("SMS_TEMPLATE_VERIFICATION_CODE", default=""),
+    "member_login_code": env.str("SMS_TEMPLATE_MEMBER_LOGIN_CODE", default=""),
 }
 
 # --- Internationalisation

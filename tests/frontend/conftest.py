@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tenants.gateways.messages import sms_outbox
+from infra.messaging import sms_outbox
 from tenants.models import Account, Membership, Role, Tenant
 from tests.frontend.catalogs import catalogs_compile
 

@@ -1,5 +1,27 @@
 """The members' storefront API (under /api/v1/ on the shop host)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from shop.customers.api.views import (
+    AddressDefaultApi,
+    AddressDetailApi,
+    AddressesApi,
+    LoginCodeSendApi,
+    LogoutApi,
+    MeApi,
+    PhoneLoginApi,
+)
+
+urlpatterns = [
+    path("auth/login-code", LoginCodeSendApi.as_view(), name="member-login-code"),
+    path("auth/phone-login", PhoneLoginApi.as_view(), name="member-phone-login"),
+    path("auth/logout", LogoutApi.as_view(), name="member-logout"),
+    path("me", MeApi.as_view(), name="member-me"),
+    path("addresses", AddressesApi.as_view(), name="member-addresses"),
+    path("addresses/<int:address_id>", AddressDetailApi.as_view(), name="member-address"),
+    path(
+        "addresses/<int:address_id>/default",
+        AddressDefaultApi.as_view(),
+        name="member-address-default",
+    ),
+]

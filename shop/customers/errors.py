@@ -1,0 +1,45 @@
+"""Domain errors of members, with stable codes."""
+
+from __future__ import annotations
+
+from infra.errors import DomainError
+
+
+class CodeTooSoonError(DomainError):
+    code = "code_too_soon"
+    status_code = 429
+    default_message = "A code was sent a moment ago. Please wait a minute."
+
+
+class LoginCodeLimitedError(DomainError):
+    code = "login_code_limited"
+    status_code = 429
+    default_message = "Too many codes were asked for. Try again later."
+
+
+class CodeInvalidError(DomainError):
+    code = "code_invalid"
+    default_message = "The code is wrong or has expired."
+
+
+class CodeTooManyAttemptsError(DomainError):
+    code = "code_too_many_attempts"
+    status_code = 429
+    default_message = "Too many wrong codes. Ask for a new one."
+
+
+class ConsentRequiredError(DomainError):
+    code = "consent_required"
+    default_message = "Accept the shop's privacy policy to register."
+
+
+class MemberInactiveError(DomainError):
+    code = "member_inactive"
+    status_code = 403
+    default_message = "This member account is disabled."
+
+
+class AddressLimitReachedError(DomainError):
+    code = "address_limit_reached"
+    status_code = 409
+    default_message = "You have too many addresses. Delete one first."
