@@ -1,0 +1,1 @@
+"""Writes of the catalog (run in the shop's schema)."""

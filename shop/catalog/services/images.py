@@ -1,0 +1,106 @@
+"""Product images: checked with Pillow, stored through the shop's storage, thumbnailed at upload."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import warnings
+from typing import IO
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from infra.db import schema_connection, tenant_schema
+from shop.catalog.errors import ImageInvalidError
+from shop.catalog.models import Product, ProductImage
+
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+IMAGE_MAX_PIXELS = 40_000_000
+IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+THUMBNAIL_SIZE = 400
+ALT_MAX_LENGTH = 200
+
+
+def _read_checked(file: IO[bytes]) -> tuple[bytes, str, tuple[int, int]]:
+    """The bytes, extension and pixel size, or ImageInvalidError (too big, format, damage)."""
+    content = file.read(IMAGE_MAX_BYTES + 1)
+    if not content or len(content) > IMAGE_MAX_BYTES:
+        raise ImageInvalidError()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                if image.format not in IMAGE_FORMATS:
+                    raise ImageInvalidError()
+                width, height = image.size
+                if width * height > IMAGE_MAX_PIXELS:
+                    raise ImageInvalidError()
+                image.verify()
+                extension = IMAGE_FORMATS[image.format]
+    except ImageInvalidError:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
+        raise ImageInvalidError() from error
+    return content, extension, (width, height)
+
+
+def _thumbnail(content: bytes) -> bytes:
+    """A WebP of at most THUMBNAIL_SIZE px on its longer side, turned upright by its EXIF."""
+    with Image.open(io.BytesIO(content)) as opened:
+        image = ImageOps.exif_transpose(opened)
+        image = image.convert("RGBA" if image.mode in {"RGBA", "LA", "P"} else "RGB")
+        image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        output = io.BytesIO()
+        image.save(output, format="WEBP", quality=80)
+    return output.getvalue()
+
+
+@transaction.atomic
+def product_image_add(
+    *, product: Product, file: IO[bytes], alt: str = "", position: int | None = None
+) -> ProductImage:
+    """Store an uploaded image (JPEG, PNG, WebP, GIF; at most 10 MB) and its 400 px thumbnail.
+
+    Positions default to after the last image; the first image is the product's cover.
+    """
+    alt = alt.strip()[:ALT_MAX_LENGTH]
+    content, extension, (width, height) = _read_checked(file)
+    try:
+        thumbnail = _thumbnail(content)
+    except (OSError, ValueError) as error:
+        raise ImageInvalidError() from error
+    if position is None:
+        last = ProductImage.objects.filter(product=product).aggregate(last=Max("position"))["last"]
+        position = 0 if last is None else last + 1
+    name = uuid.uuid4().hex
+    image = ProductImage(product=product, alt=alt, position=position, width=width, height=height)
+    image.image.save(f"{name}.{extension}", ContentFile(content), save=False)
+    image.thumbnail.save(f"{name}-thumb.webp", ContentFile(thumbnail), save=False)
+    image.save()
+    return image
+
+
+@transaction.atomic
+def product_image_delete(*, image: ProductImage) -> None:
+    """Delete an image row now and its files once the deletion has committed."""
+    names = [image.image.name, image.thumbnail.name]
+    storage = image.image.storage
+    tenant = schema_connection().tenant
+    image.delete()
+
+    def _delete_files() -> None:
+        # Storage paths follow the current schema: delete under the shop that owned the files.
+        with tenant_schema(tenant):
+            for name in names:
+                storage.delete(name)
+
+    transaction.on_commit(_delete_files)
