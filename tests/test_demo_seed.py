@@ -42,6 +42,10 @@ def test_demo_seed_makes_the_demo_and_is_idempotent(
     home = Client(HTTP_HOST="demo.localhost").get("/").content.decode()
     assert "<title>Demo Shop</title>" in home
     assert "欢迎光临演示商店" in home
+    products = Client(HTTP_HOST="demo.localhost").get("/api/v1/products?page_size=50").json()
+    assert products["count"] == 8
+    search = Client(HTTP_HOST="demo.localhost").get("/api/v1/products?q=衬衫").json()
+    assert [item["title"] for item in search["results"]] == ["蓝色衬衫 Blue shirt"]
     assert Client(HTTP_HOST="demo-closed.localhost").get("/").status_code == 503
     owner = Client()
     assert (

@@ -62,7 +62,7 @@ def test_signup_lands_on_the_console_and_the_owner_logs_in_again(
     # then: the owner is logged in on the new shop's console, with the checklist
     page.wait_for_url(f"{base}/console/{SLUG}/")
     expect(page.locator("h1")).to_have_text("欢迎来到 E2E 茶铺")
-    welcome = "欢迎！你的店铺已经开好了。"  # noqa: RUF001 - Chinese punctuation is under test
+    welcome = "欢迎！你的店铺已经开好了。"
     expect(page.locator(".messages")).to_contain_text(welcome)
     expect(page.locator("#onboarding-checklist > li")).to_have_count(7)
     expect(page.locator("#storefront-link")).to_have_attribute(

@@ -1,6 +1,7 @@
-"""Demo data for `make dev`: a platform admin, the demo shop `demo` (profile filled in), its owner
-and a trial; a second shop of the owner that is suspended ("shop closed"); an agency account
-running a client shop (agency access, shop switcher).
+"""Demo data for `make dev`: a platform admin; the demo shop `demo` (profile filled in, a catalog
+of categories and products with options and pictures), its owner and a trial; a second shop of
+the owner that is suspended ("shop closed"); an agency account running a client shop (agency
+access, shop switcher).
 
 Idempotent: a second run finds what the first made and changes nothing, except that it resets a
 demo password that no longer matches the one recorded in the credentials file (so the printed
@@ -21,6 +22,8 @@ from django.db import transaction
 
 from billing.models import Subscription
 from billing.services import subscription_start_trial
+from infra.db import tenant_schema
+from shop.catalog.demo import catalog_demo_seed
 from tenants.models import Account, Agency, Membership, Role, Tenant
 from tenants.services.agencies import agency_client_shop_create, agency_create
 from tenants.services.audit import AuditContext, audit_record
@@ -115,6 +118,10 @@ class Command(BaseCommand):
                 contact_phone="+86 21 5555 0100",
                 context=context.with_actor(owner),
             )
+        with tenant_schema(tenant):
+            created = catalog_demo_seed()
+        if created:
+            self.stdout.write(f"created the demo catalog ({created} products)")
         self._closed_shop(owner=owner, admin=admin, context=context)
         agency_account = self._account(
             credentials,
