@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 from PIL import Image
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Services' messages are asserted in English; outside a request the default is zh-hans."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
