@@ -12,12 +12,14 @@ from rest_framework.views import APIView
 
 from infra.api.pagination import PagePagination
 from infra.money import Money
+from shop.catalog.api.caching import catalog_url
 from shop.catalog.models import Product, ProductImage
 from shop.catalog.selectors.categories import CategoryNode, category_tree
 from shop.catalog.selectors.products import (
-    product_get,
-    product_list,
+    product_detail_data,
+    product_list_items,
     product_price_range,
+    product_rows,
     product_sort_names,
     product_stock_total,
 )
@@ -107,6 +109,46 @@ class CategoryListApi(APIView):
         return Response(self.OutputSerializer(category_tree(), many=True).data)
 
 
+class _Pagination(PagePagination):
+    """Links built from the parameters the list reads (as its cache key is), sorted."""
+
+    def get_next_link(self) -> str | None:
+        self.request = _canonical(self.request)
+        return super().get_next_link()
+
+    def get_previous_link(self) -> str | None:
+        self.request = _canonical(self.request)
+        return super().get_previous_link()
+
+
+class _CanonicalUrl:
+    """What PageNumberPagination reads of the request, with the canonical URL."""
+
+    def __init__(self, request: Request) -> None:
+        self.query_params = request.query_params
+        self.url = catalog_url(request._request, PRODUCT_LIST_PARAMS)
+
+    def build_absolute_uri(self) -> str:
+        return self.url
+
+
+def _canonical(request: Any) -> Any:
+    return request if isinstance(request, _CanonicalUrl) else _CanonicalUrl(request)
+
+
+# The query parameters of the product list (its InputSerializer's fields): the cache key's.
+PRODUCT_LIST_PARAMS = (
+    "q",
+    "category",
+    "min_price",
+    "max_price",
+    "in_stock",
+    "sort",
+    "page",
+    "page_size",
+)
+
+
 class ProductListApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
@@ -159,10 +201,11 @@ class ProductListApi(APIView):
         operation_id="product_list",
     )
     def get(self, request: Request) -> Response:
+        # The items are built as plain data (product_list_items): OutputSerializer documents them.
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        products = product_list(
+        rows = product_rows(
             query=data["q"],
             category_id=data.get("category"),
             min_price_minor=data.get("min_price"),
@@ -170,10 +213,11 @@ class ProductListApi(APIView):
             in_stock=data["in_stock"],
             sort=data["sort"],
         )
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(products, request, view=self)
-        output = self.OutputSerializer(page, many=True, context={"shop": _shop(request)})
-        return paginator.get_paginated_response(output.data)
+        paginator = _Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        currency, language = _shop(request)
+        items = product_list_items(page, currency=currency, language=language)
+        return paginator.get_paginated_response(items)
 
 
 class ProductDetailApi(APIView):
@@ -243,6 +287,8 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses=OutputSerializer, operation_id="product_detail")
     def get(self, request: Request, product_id: int) -> Response:
-        product = product_get(product_id=product_id)
-        output = self.OutputSerializer(product, context={"shop": _shop(request)})
-        return Response(output.data)
+        # Built as plain data (product_detail_data): OutputSerializer documents it.
+        currency, language = _shop(request)
+        return Response(
+            product_detail_data(product_id=product_id, currency=currency, language=language)
+        )

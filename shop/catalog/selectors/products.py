@@ -6,9 +6,12 @@ the active SKUs (into `active_skus`), and the helpers below read them without mo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.files.storage import Storage
+from django.db import models
 from django.db.models import (
     CharField,
     Exists,
@@ -16,12 +19,12 @@ from django.db.models import (
     F,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
     Subquery,
     TextChoices,
 )
 
+from infra.money import Money
 from shop.catalog.errors import ProductNotFoundError
 from shop.catalog.models import (
     Category,
@@ -30,6 +33,7 @@ from shop.catalog.models import (
     ProductOption,
     ProductOptionValue,
     Sku,
+    SkuOptionValue,
 )
 from shop.catalog.search import search_query_text
 
@@ -72,17 +76,24 @@ def _price(products: QuerySet[Product], *, descending: bool) -> QuerySet[Product
     return products.annotate(price_min_minor=Subquery(lowest)).order_by(order, "-created_at", "-id")
 
 
+def categories_hidden() -> QuerySet[Category, int]:
+    """Ids of the categories shoppers may not see: inactive, or under an inactive one.
+
+    Uncorrelated with the products it filters, so PostgreSQL evaluates it once per query (a
+    hashed subplan over the few categories), not once per product.
+    """
+    inactive_above = (
+        Category.objects.filter(is_active=False)
+        .annotate(below=ExpressionWrapper(OuterRef("path"), output_field=CharField()))
+        .filter(below__startswith=F("path"))
+    )
+    return Category.objects.filter(Exists(inactive_above)).values_list("pk", flat=True)
+
+
 def products_storefront(products: QuerySet[Product]) -> QuerySet[Product]:
     """Only what shoppers may see: on the shelf, not deleted, no inactive category above it."""
-    hiding = (
-        Category.objects.filter(is_active=False)
-        .annotate(
-            product_path=ExpressionWrapper(OuterRef("category__path"), output_field=CharField())
-        )
-        .filter(product_path__startswith=F("path"))
-    )
-    return products.filter(on_shelf=True, deleted_at__isnull=True).filter(
-        Q(category__isnull=True) | ~Exists(hiding)
+    return products.filter(on_shelf=True, deleted_at__isnull=True).exclude(
+        category__in=categories_hidden()
     )
 
 
@@ -107,7 +118,7 @@ def products_with_offer(products: QuerySet[Product]) -> QuerySet[Product]:
     )
 
 
-def product_list(
+def products_matching(
     *,
     query: str = "",
     category_id: int | None = None,
@@ -117,7 +128,7 @@ def product_list(
     sort: str = "",
     storefront: bool = True,
 ) -> QuerySet[Product]:
-    """Products matching a search and filters, sorted, with their offer prefetched.
+    """Products matching a search and filters, sorted (nothing prefetched).
 
     `query` finds Chinese (bigrams) and Latin words, all of them; `category_id` includes its
     descendants; the price bounds (minor units, inclusive) keep products with an active SKU in
@@ -159,7 +170,31 @@ def product_list(
         )
     else:
         products = _newest(products)
-    return products_with_offer(products)
+    return products
+
+
+def product_list(
+    *,
+    query: str = "",
+    category_id: int | None = None,
+    min_price_minor: int | None = None,
+    max_price_minor: int | None = None,
+    in_stock: bool = False,
+    sort: str = "",
+    storefront: bool = True,
+) -> QuerySet[Product]:
+    """products_matching() as model instances, with their offer prefetched."""
+    return products_with_offer(
+        products_matching(
+            query=query,
+            category_id=category_id,
+            min_price_minor=min_price_minor,
+            max_price_minor=max_price_minor,
+            in_stock=in_stock,
+            sort=sort,
+            storefront=storefront,
+        )
+    )
 
 
 def product_get(*, product_id: int, storefront: bool = True) -> Product:
@@ -207,3 +242,191 @@ def product_price_range(product: Product) -> tuple[int, int] | None:
 def product_stock_total(product: Product) -> int:
     """Units in stock over the active SKUs."""
     return sum(sku.stock for sku in product_active_skus(product))
+
+
+# --- The storefront's reads as plain data: the API's JSON, from values_list() queries, without
+# model instances or serializers (the list is the busiest read of a shop). Fields are in the
+# order of the API's documented serializers (shop.catalog.api.views), so the JSON is the same.
+
+ProductRows = QuerySet[Product, tuple[int, str, str]]
+
+
+def _storage() -> Storage:
+    """The storage of product images (the field's own, as FieldFile.url uses)."""
+    return cast(models.FileField, ProductImage._meta.get_field("image")).storage
+
+
+def _price_range_data(prices: list[int], currency: str, language: str) -> dict[str, Any] | None:
+    if not prices:
+        return None
+    low, high = Money(min(prices), currency), Money(max(prices), currency)
+    return {
+        "currency": currency,
+        "min_minor": low.minor,
+        "max_minor": high.minor,
+        "min_formatted": low.format(language),
+        "max_formatted": high.format(language),
+    }
+
+
+def _skus_data(product_ids: list[int], *, detail: bool) -> dict[int, list[dict[str, Any]]]:
+    """Active SKUs by product id, each with its option values (two queries; none without ids)."""
+    if not product_ids:
+        return {}
+    extra = ("code", "list_price_minor", "weight_grams") if detail else ()
+    skus = list(
+        Sku.objects.filter(product_id__in=product_ids, is_active=True)
+        .order_by("id")
+        .values_list("id", "product_id", "price_minor", "stock", *extra)
+    )
+    if not skus:
+        return {}
+    values: dict[int, list[dict[str, Any]]] = {}
+    for sku_id, option, value in (
+        SkuOptionValue.objects.filter(sku_id__in=[row[0] for row in skus])
+        .order_by("value__option__position", "value__option_id", "value_id")
+        .values_list("sku_id", "value__option__name", "value__value")
+    ):
+        values.setdefault(sku_id, []).append({"option": option, "value": value})
+    by_product: dict[int, list[dict[str, Any]]] = {}
+    for row in skus:
+        item: dict[str, Any] = {
+            "id": row[0],
+            "option_values": values.get(row[0], []),
+            "price_minor": row[2],
+            "stock": row[3],
+        }
+        if detail:
+            item.update(code=row[4], list_price_minor=row[5], weight_grams=row[6])
+        by_product.setdefault(row[1], []).append(item)
+    return by_product
+
+
+def product_rows(
+    *,
+    query: str = "",
+    category_id: int | None = None,
+    min_price_minor: int | None = None,
+    max_price_minor: int | None = None,
+    in_stock: bool = False,
+    sort: str = "",
+) -> ProductRows:
+    """The storefront's products_matching() as (id, title, subtitle) rows, to page through."""
+    return products_matching(
+        query=query,
+        category_id=category_id,
+        min_price_minor=min_price_minor,
+        max_price_minor=max_price_minor,
+        in_stock=in_stock,
+        sort=sort,
+    ).values_list("id", "title", "subtitle")
+
+
+def product_list_items(
+    rows: Sequence[tuple[int, str, str]], *, currency: str, language: str
+) -> list[dict[str, Any]]:
+    """A page of product_rows() as list items: price range, stock, cover thumbnail, SKUs.
+
+    Three queries whatever the page size (SKUs, their option values, images); none for an
+    empty page.
+    """
+    ids = [row[0] for row in rows]
+    skus = _skus_data(ids, detail=False)
+    thumbnails: dict[int, str] = {}
+    if ids:
+        storage = _storage()
+        for product_id, thumbnail in (
+            ProductImage.objects.filter(product_id__in=ids)
+            .order_by("position", "id")
+            .values_list("product_id", "thumbnail")
+        ):
+            if product_id not in thumbnails:
+                thumbnails[product_id] = storage.url(thumbnail)
+    items = []
+    for product_id, title, subtitle in rows:
+        product_skus = skus.get(product_id, [])
+        items.append(
+            {
+                "id": product_id,
+                "title": title,
+                "subtitle": subtitle,
+                "price": _price_range_data(
+                    [sku["price_minor"] for sku in product_skus], currency, language
+                ),
+                "stock": sum(sku["stock"] for sku in product_skus),
+                "thumbnail_url": thumbnails.get(product_id),
+                "skus": product_skus,
+            }
+        )
+    return items
+
+
+def product_detail_data(*, product_id: int, currency: str, language: str) -> dict[str, Any]:
+    """A storefront product as the API shows it; ProductNotFoundError when shoppers may not see it.
+
+    Six queries: product with category, SKUs, their option values, images, options, values.
+    """
+    row = (
+        products_storefront(Product.objects.filter(pk=product_id))
+        .values_list(
+            "id",
+            "title",
+            "subtitle",
+            "description",
+            "category_id",
+            "category__name",
+            "category__slug",
+        )
+        .first()
+    )
+    if row is None:
+        raise ProductNotFoundError()
+    skus = _skus_data([product_id], detail=True).get(product_id, [])
+    storage = _storage()
+    images = [
+        {
+            "id": image_id,
+            "url": storage.url(image),
+            "thumbnail_url": storage.url(thumbnail),
+            "width": width,
+            "height": height,
+            "alt": alt,
+        }
+        for image_id, image, thumbnail, width, height, alt in ProductImage.objects.filter(
+            product_id=product_id
+        )
+        .order_by("position", "id")
+        .values_list("id", "image", "thumbnail", "width", "height", "alt")
+    ]
+    option_rows = list(
+        ProductOption.objects.filter(product_id=product_id)
+        .order_by("position", "id")
+        .values_list("id", "name")
+    )
+    values: dict[int, list[dict[str, Any]]] = {option_id: [] for option_id, _name in option_rows}
+    if option_rows:
+        for option_id, value_id, value in (
+            ProductOptionValue.objects.filter(option_id__in=list(values), is_active=True)
+            .order_by("position", "id")
+            .values_list("option_id", "id", "value")
+        ):
+            values[option_id].append({"id": value_id, "value": value})
+    options = [
+        {"id": option_id, "name": name, "values": values[option_id]}
+        for option_id, name in option_rows
+    ]
+    category_id = row[4]
+    return {
+        "id": row[0],
+        "title": row[1],
+        "subtitle": row[2],
+        "description": row[3],
+        "category": None
+        if category_id is None
+        else {"id": category_id, "name": row[5], "slug": row[6]},
+        "price": _price_range_data([sku["price_minor"] for sku in skus], currency, language),
+        "stock": sum(sku["stock"] for sku in skus),
+        "images": images,
+        "options": options,
+        "skus": skus,
+    }

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from infra.errors import ValidationFailed
+from shop.catalog.cache import catalog_changed
 from shop.catalog.errors import CategoryCycleError, CategoryNotEmptyError
 from shop.catalog.lock_objects import category_tree_lock
 from shop.catalog.models import Category, Product
@@ -58,6 +59,7 @@ def category_create(
     is_active: bool = True,
 ) -> Category:
     """A new category under `parent` (None: at the top)."""
+    catalog_changed()
     name = name.strip()
     slug = slug.strip() or category_slug_suggest(name=name)
     _validate(name=name, slug=slug)
@@ -86,6 +88,7 @@ def category_update(
 
     A deactivated category hides its whole subtree from the storefront.
     """
+    catalog_changed()
     renamed = name is not None and name.strip() != category.name
     if name is not None:
         category.name = name.strip()
@@ -110,6 +113,7 @@ def category_update(
 @transaction.atomic
 def category_move(*, category: Category, parent: Category | None, position: int = 0) -> Category:
     """Put `category` (with its subtree) under `parent`; refuses to create a cycle."""
+    catalog_changed()
     category_tree_lock()
     # Paths read after the lock: another move may have changed them meanwhile.
     current = Category.objects.get(pk=category.pk)
@@ -132,6 +136,7 @@ def category_move(*, category: Category, parent: Category | None, position: int 
 @transaction.atomic
 def category_delete(*, category: Category) -> None:
     """Delete an empty category (no subcategories, no products, even deleted ones)."""
+    catalog_changed()
     category_tree_lock()
     if (
         Category.objects.filter(parent=category).exists()

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from infra.errors import DomainError
 from infra.money import Money, currency_exponent
+from shop.catalog.cache import catalog_changed
 from shop.catalog.models import Category, Product, ProductOptionValue, Sku
 from shop.catalog.selectors.categories import category_paths
 from shop.catalog.services.categories import category_create
@@ -487,6 +488,7 @@ def catalog_csv_import(
     valid = [row for row in rows if row.number not in errors.rows]
     try:
         with transaction.atomic():
+            catalog_changed()
             result = _apply(valid, errors, partial=partial)
     except _ImportAborted as aborted:
         return CsvImportResult(errors=sorted(aborted.errors, key=lambda item: item.row))

@@ -13,6 +13,7 @@ from django.db.models import Max
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from infra.db import schema_connection, tenant_schema
+from shop.catalog.cache import catalog_changed
 from shop.catalog.errors import ImageInvalidError
 from shop.catalog.models import Product, ProductImage
 
@@ -72,6 +73,7 @@ def product_image_add(
 
     Positions default to after the last image; the first image is the product's cover.
     """
+    catalog_changed()
     alt = alt.strip()[:ALT_MAX_LENGTH]
     content, extension, (width, height) = _read_checked(file)
     try:
@@ -92,6 +94,7 @@ def product_image_add(
 @transaction.atomic
 def product_image_delete(*, image: ProductImage) -> None:
     """Delete an image row now and its files once the deletion has committed."""
+    catalog_changed()
     names = [image.image.name, image.thumbnail.name]
     storage = image.image.storage
     tenant = schema_connection().tenant

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from infra.errors import ValidationFailed
+from shop.catalog.cache import catalog_changed
 from shop.catalog.lock_objects import product_lock
 from shop.catalog.models import (
     Category,
@@ -121,6 +122,7 @@ def product_create(
     Every SKU starts at `price_minor` (minor units of the shop's currency), `stock` and
     `weight_grams`; set them per SKU afterwards with sku_update and the stock services.
     """
+    catalog_changed()
     title, subtitle = title.strip(), subtitle.strip()
     fields: FieldErrors = {}
     _validate_texts(fields, title=title, subtitle=subtitle)
@@ -162,6 +164,7 @@ def product_update(
     position: int | None = None,
 ) -> Product:
     """Change a product's own fields (None leaves a field as it is)."""
+    catalog_changed()
     if title is not None:
         product.title = title.strip()
     if subtitle is not None:
@@ -195,6 +198,7 @@ def product_update(
 @transaction.atomic
 def product_shelf_set(*, product: Product, on_shelf: bool) -> Product:
     """Put a product on the shelf (for sale) or take it off."""
+    catalog_changed()
     product.on_shelf = on_shelf
     product.save(update_fields=["on_shelf", "updated_at"])
     return product
@@ -203,6 +207,7 @@ def product_shelf_set(*, product: Product, on_shelf: bool) -> Product:
 @transaction.atomic
 def product_delete(*, product: Product) -> Product:
     """Delete a product softly: off the shelf and gone from every list; its SKUs stay."""
+    catalog_changed()
     product.on_shelf = False
     product.deleted_at = timezone.now()
     product.save(update_fields=["on_shelf", "deleted_at", "updated_at"])
@@ -250,6 +255,7 @@ def product_options_set(
     Combinations that disappear deactivate their SKUs (never deleted: orders reference them);
     new ones get SKUs priced `price_minor` (default: the lowest active price).
     """
+    catalog_changed()
     fields: FieldErrors = {}
     _validate_money(fields, "price_minor", price_minor)
     _raise_if(fields)
@@ -274,6 +280,7 @@ def product_option_value_add(
     *, product: Product, option_name: str, value: str, price_minor: int | None = None
 ) -> SkuSyncResult:
     """Add a value (and the option, if new); the SKUs of the new combinations are created."""
+    catalog_changed()
     product_lock(product_id=product.pk)
     specs = _current_specs(product)
     for index, spec in enumerate(specs):
@@ -288,6 +295,7 @@ def product_option_value_add(
 @transaction.atomic
 def product_option_value_remove(*, product: Product, option_name: str, value: str) -> SkuSyncResult:
     """Remove a value; the SKUs that had it are deactivated, not deleted."""
+    catalog_changed()
     product_lock(product_id=product.pk)
     specs = []
     for spec in _current_specs(product):
@@ -318,6 +326,7 @@ def product_skus_sync(*, product: Product, price_minor: int | None = None) -> Sk
     `price_minor` or else the lowest active price or else 0); SKUs whose combination is gone
     are deactivated; SKUs whose combination came back are reactivated.
     """
+    catalog_changed()
     product_lock(product_id=product.pk)
     options = ProductOption.objects.filter(product=product).prefetch_related("values")
     value_lists = [
@@ -385,6 +394,7 @@ def sku_update(
 
     Stock changes go through the stock services (sku_stock_set / sku_stock_adjust).
     """
+    catalog_changed()
     fields: FieldErrors = {}
     if code is not None:
         code = code.strip()

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.contrib.postgres.search import SearchVector
 from django.db.models import Prefetch, QuerySet, Value
 
+from shop.catalog.cache import catalog_changed
 from shop.catalog.models import Product, ProductOption, ProductOptionValue
 from shop.catalog.search import search_document
 
@@ -44,6 +45,8 @@ def products_search_index_update(*, products: QuerySet[Product] | Iterable[Produ
     for product in _indexed(products):
         _product_index(product)
         count += 1
+    if count:
+        catalog_changed()  # after the writes: outside a transaction the bump runs at once
     return count
 
 

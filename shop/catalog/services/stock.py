@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from infra.errors import ValidationFailed
+from shop.catalog.cache import catalog_changed
 from shop.catalog.errors import OutOfStockError, SkuNotFoundError
 from shop.catalog.models import Sku
 
@@ -28,7 +29,10 @@ def _stock_add(*, sku_id: int, delta: int, active_only: bool = False) -> int | N
             [delta, sku_id, delta],
         )
         row = cursor.fetchone()
-    return None if row is None else int(row[0])
+    if row is None:
+        return None
+    catalog_changed()  # after the UPDATE: outside a transaction the bump runs at once
+    return int(row[0])
 
 
 def sku_stock_set(*, sku: Sku, stock: int) -> Sku:
@@ -40,6 +44,7 @@ def sku_stock_set(*, sku: Sku, stock: int) -> Sku:
         )
     if Sku.objects.filter(pk=sku.pk).update(stock=stock) == 0:
         raise SkuNotFoundError()
+    catalog_changed()
     sku.stock = stock
     return sku
 
