@@ -389,6 +389,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
 }
 
+# Storefront catalog reads are cached per shop and version (shop/catalog/api/caching.py); off only
+# to measure the uncached path (tests/benchmarks/catalog_api.py).
+CATALOG_READ_CACHE = env.bool("CATALOG_READ_CACHE", default=True)
+
 # --- Provisioning: pre-migrated spare schemas claimed by signup (tenants.services.provisioning).
 SPARE_SCHEMA_POOL_SIZE = env.int("SPARE_SCHEMA_POOL_SIZE", default=10 if not IS_TEST else 3)
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
@@ -47,6 +48,8 @@ def catalog_url(request: HttpRequest, names: Sequence[str]) -> str:
 
 
 def _cacheable(request: HttpRequest) -> bool:
+    if not settings.CATALOG_READ_CACHE:
+        return False
     accept = request.headers.get("Accept", "")
     return request.method == "GET" and "format" not in request.GET and "text/html" not in accept
 
