@@ -1,9 +1,11 @@
 """URLs of a shop host: storefront, the shop API under /api/v1/, provider callbacks."""
 
-from django.urls import include, path
+from django.conf import settings
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from infra.health import healthz, readyz
+from infra.media import media_serve
 from themes.storefront.views import storefront_home
 
 api_v1 = [
@@ -20,3 +22,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]
+
+if settings.DEBUG:
+    # Development serves uploaded files itself (production: S3), each shop only its own.
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media_serve, name="media"))
