@@ -16,8 +16,14 @@ SECRETS = {
 }
 
 
-def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {key: value for key, value in os.environ.items() if key not in PRODUCTION_VARIABLES}
+def _manage(
+    *args: str, env: dict[str, str], drop: frozenset[str] = frozenset()
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in PRODUCTION_VARIABLES and key not in drop
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         capture_output=True,
@@ -71,3 +77,13 @@ def test_production_refuses_to_start_without_encryption_keys_for_personal_data()
     )
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_database_url() -> None:
+    result = _manage(
+        "check",
+        env={"ENVIRONMENT": "production", "PLATFORM_DOMAIN": "shops.example.com", **SECRETS},
+        drop=frozenset({"DATABASE_URL"}),
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL must be set when ENVIRONMENT=production" in result.stderr
