@@ -7,7 +7,7 @@ import pytest
 from shop.catalog.models import Product, Sku
 from shop.catalog.search import search_query_text, search_tokens
 from shop.catalog.selectors import products as product_selectors
-from shop.catalog.selectors.products import product_list, product_sort_register
+from shop.catalog.selectors.products import product_sort_register, products_matching
 from shop.catalog.services.categories import category_create, category_update
 from shop.catalog.services.products import OptionSpec, product_create, sku_update
 from shop.catalog.services.stock import sku_stock_set
@@ -15,7 +15,10 @@ from tenants.models import Tenant
 
 
 def _titles(**filters: object) -> list[str]:
-    return [product.title for product in product_list(**filters)]  # type: ignore[arg-type]
+    """The titles the storefront list would show, in its order (the list's own selector)."""
+    return list(
+        products_matching(**filters).values_list("title", flat=True)  # type: ignore[arg-type]
+    )
 
 
 def test_tokens_are_cjk_bigrams_with_single_characters_and_lowercased_words() -> None:

@@ -173,30 +173,6 @@ def products_matching(
     return products
 
 
-def product_list(
-    *,
-    query: str = "",
-    category_id: int | None = None,
-    min_price_minor: int | None = None,
-    max_price_minor: int | None = None,
-    in_stock: bool = False,
-    sort: str = "",
-    storefront: bool = True,
-) -> QuerySet[Product]:
-    """products_matching() as model instances, with their offer prefetched."""
-    return products_with_offer(
-        products_matching(
-            query=query,
-            category_id=category_id,
-            min_price_minor=min_price_minor,
-            max_price_minor=max_price_minor,
-            in_stock=in_stock,
-            sort=sort,
-            storefront=storefront,
-        )
-    )
-
-
 def product_get(*, product_id: int, storefront: bool = True) -> Product:
     """A product with its options, active SKUs and images; ProductNotFoundError otherwise.
 
