@@ -41,6 +41,10 @@ class PlaneAppConfig(AppConfig):
         """The domain-event handlers this app registers (shop.events delivers to them)."""
         return []
 
+    def price_adjusters(self) -> list[Any]:
+        """Discounts this app adds to order prices (coupons, points…): see shop.orders.pricing."""
+        return []
+
 
 def project_app_configs() -> list[PlaneAppConfig]:
     """Every installed app that belongs to this project."""

@@ -109,6 +109,8 @@ TENANT_APPS = [
     "shop.events",
     "shop.catalog",
     "shop.customers",
+    "shop.orders",
+    "shop.payments",
     "distribution",
     "themes.storefront",
 ]
@@ -237,6 +239,16 @@ CACHES["platform"]["KEY_PREFIX"] = "platform" + CACHES["default"].get("KEY_PREFI
 # Custom domains are verified by a TXT record; empty = the system's resolvers ("host:port" list).
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
 DNS_TIMEOUT_S = env.float("DNS_TIMEOUT_S", default=3.0)
+
+# --- WeChat (tenants.gateways.wechat): the API host (tests point it at tests/fakes/wechat.py) and
+# our Open Platform third-party platform ("component"), which logs in members of the
+# mini-programs authorized to it. Empty component settings: only merchants' own apps log in.
+WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com")
+WECHAT_COMPONENT_APPID = env.str("WECHAT_COMPONENT_APPID", default="")
+WECHAT_COMPONENT_SECRET = env.str("WECHAT_COMPONENT_SECRET", default="")
+WECHAT_COMPONENT_TOKEN = env.str("WECHAT_COMPONENT_TOKEN", default="")
+WECHAT_COMPONENT_AES_KEY = env.str("WECHAT_COMPONENT_AES_KEY", default="")
+WECHAT_TIMEOUT_S = env.float("WECHAT_TIMEOUT_S", default=5.0)
 
 # --- Accounts and sessions
 AUTH_USER_MODEL = "tenants.Account"
@@ -390,7 +402,36 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "tenants.tasks.spare_pool_prune_task",
         "schedule": crontab(minute=17),
     },
+    # Orders (shop.orders): unpaid ones cancelled after the shop's timeout, shipped ones
+    # received and received ones completed after the shop's number of days.
+    "orders-unpaid-cancel": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["shop.orders.tasks.orders_unpaid_cancel_task"],
+        "schedule": 60.0,
+    },
+    "orders-progress": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["shop.orders.tasks.orders_progress_task"],
+        "schedule": 600.0,
+    },
+    # Payments (shop.payments): notifications left unprocessed, payments and refunds still
+    # pending at the provider (the query fallback), and yesterday's bills.
+    "payments-sweep": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["shop.payments.tasks.payments_sweep_task"],
+        "schedule": 300.0,
+    },
+    "payments-reconcile": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["shop.payments.tasks.payments_reconcile_task"],
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
+
+# --- Payments (shop.payments). Notifications older than this are refused (replays).
+PAYMENT_NOTIFICATION_MAX_AGE_S = env.int("PAYMENT_NOTIFICATION_MAX_AGE_S", default=300)
+# The sandbox gateway (a click confirms the payment) for demos; never in production.
+SANDBOX_PAYMENTS = not IS_PRODUCTION and env.bool("SANDBOX_PAYMENTS", default=True)
 
 # Storefront catalog reads are cached per shop and version (shop/catalog/api/caching.py); off only
 # to measure the uncached path (tests/benchmarks/catalog_api.py).

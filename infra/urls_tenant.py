@@ -12,6 +12,8 @@ api_v1 = [
     path("", include("shop.core.api.urls")),
     path("", include("shop.catalog.api.urls")),
     path("", include("shop.customers.api.urls")),
+    path("", include("shop.orders.api.urls")),
+    path("", include("shop.payments.api.urls")),
 ]
 
 urlpatterns = [

@@ -7,6 +7,7 @@ will reference them.
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -44,6 +45,83 @@ class Category(models.Model):
         return self.name
 
 
+class ShippingTemplate(models.Model):
+    """A 运费模板: how shipping is charged for the products that use it.
+
+    Charged by item count or by weight: the first `first_units` cost `first_fee_minor`, each
+    further `additional_units` (or part of them) cost `additional_fee_minor`. Regions (provinces,
+    as written in addresses) may have their own rule; some may be refused. An order's items of
+    one template share one charge; the order pays the sum over its templates. Free shipping from
+    `free_over_minor` (items of this template, after discounts).
+    """
+
+    class Basis(models.TextChoices):
+        COUNT = "count"
+        WEIGHT = "weight"  # units are grams
+
+    name = models.CharField(max_length=64, unique=True)
+    basis = models.CharField(max_length=8, choices=Basis.choices, default=Basis.COUNT)
+    first_units = models.PositiveIntegerField(default=1)
+    first_fee_minor = models.BigIntegerField(default=0)
+    additional_units = models.PositiveIntegerField(default=1)
+    additional_fee_minor = models.BigIntegerField(default=0)
+    free_over_minor = models.BigIntegerField(null=True, blank=True)
+    # Provinces this template does not deliver to.
+    excluded_regions = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    # The template of products that name none (at most one).
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="catalog_shipping_one_default",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_units__gte=1, additional_units__gte=1),
+                name="catalog_shipping_units_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_fee_minor__gte=0, additional_fee_minor__gte=0),
+                name="catalog_shipping_fees_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShippingRegionRule(models.Model):
+    """A template's rule for some provinces (the template's own fields are the rest's rule)."""
+
+    template = models.ForeignKey(ShippingTemplate, on_delete=models.CASCADE, related_name="rules")
+    regions = ArrayField(models.CharField(max_length=64))
+    first_units = models.PositiveIntegerField(default=1)
+    first_fee_minor = models.BigIntegerField(default=0)
+    additional_units = models.PositiveIntegerField(default=1)
+    additional_fee_minor = models.BigIntegerField(default=0)
+    position = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_units__gte=1, additional_units__gte=1),
+                name="catalog_shipping_rule_units_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_fee_minor__gte=0, additional_fee_minor__gte=0),
+                name="catalog_shipping_rule_fees_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id}: {', '.join(self.regions)}"
+
+
 class Product(models.Model):
     """Something the shop sells, in one or more SKUs."""
 
@@ -54,6 +132,10 @@ class Product(models.Model):
         Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
     )
     on_shelf = models.BooleanField(default=False)
+    # None: the shop's default template (and free shipping when it has none).
+    shipping_template = models.ForeignKey(
+        ShippingTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
     position = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
