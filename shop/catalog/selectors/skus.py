@@ -80,3 +80,12 @@ def shipping_templates_for(
     if None in wanted:
         result[None] = query.filter(is_default=True).first()
     return result
+
+
+def catalog_file_url(name: str) -> str | None:
+    """The URL of a stored catalog file (a thumbnail an order line copied), None for none."""
+    if not name:
+        return None
+    from shop.catalog.selectors.products import _storage
+
+    return _storage().url(name)

@@ -27,3 +27,13 @@ def member_tag_names(*, member: Member) -> list[str]:
     return list(
         MemberTag.objects.filter(members=member).order_by("name").values_list("name", flat=True)
     )
+
+
+def member_openid(*, member: Member, provider: str) -> str:
+    """The member's latest WeChat openid of `provider` (a MemberIdentity.Provider), "" if none."""
+    from shop.customers.models import MemberIdentity
+
+    identity = (
+        MemberIdentity.objects.filter(member=member, provider=provider).order_by("-id").first()
+    )
+    return identity.openid if identity else ""

@@ -4,4 +4,14 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from shop.payments.api.views import OrderPayApi, PaymentDetailApi, SandboxConfirmApi
+
+urlpatterns: list[URLPattern] = [
+    path("orders/<str:number>/pay", OrderPayApi.as_view(), name="order-pay"),
+    path("payments/<str:out_trade_no>", PaymentDetailApi.as_view(), name="payment-detail"),
+    path(
+        "payments/<str:out_trade_no>/sandbox-confirm",
+        SandboxConfirmApi.as_view(),
+        name="payment-sandbox-confirm",
+    ),
+]
