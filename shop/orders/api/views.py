@@ -70,7 +70,7 @@ class QuoteSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "OrderQuoteAdjustment"
 
-        code = serializers.CharField()  # type: ignore[assignment]
+        code = serializers.CharField()
         label = serializers.CharField()  # type: ignore[assignment]
         amount_minor = serializers.IntegerField()
 

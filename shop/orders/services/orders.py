@@ -123,9 +123,9 @@ def order_ship(*, order: Order, carrier: str, tracking_number: str, actor: str) 
 
 
 @transaction.atomic
-def order_receive(*, order: Order, actor: str) -> Order:
-    """The member (or the timer) confirms receipt; the after-sale window starts."""
-    now = timezone.now()
+def order_receive(*, order: Order, actor: str, at: datetime | None = None) -> Order:
+    """The member (or the timer, at its time) confirms receipt; the after-sale window starts."""
+    now = at or timezone.now()
     received = order_transition(
         order=order,
         to=OrderStatus.RECEIVED,
@@ -162,7 +162,7 @@ def orders_progress(*, now: datetime | None = None, limit: int = 500) -> tuple[i
         status=OrderStatus.SHIPPED, auto_receive_at__lte=now
     ).order_by("auto_receive_at")[:limit]:
         try:
-            order_receive(order=order, actor=SYSTEM)
+            order_receive(order=order, actor=SYSTEM, at=now)
         except OrderStateError:
             continue
         received += 1
