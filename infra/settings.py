@@ -361,6 +361,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the members' login channel, which several login endpoints share.
+    "ENUM_NAME_OVERRIDES": {"MemberChannelEnum": "shop.customers.models.Channel"},
 }
 
 # --- Celery (tenant-schemas-celery): Redis when REDIS_URL is set, otherwise kombu's SQLAlchemy
@@ -380,6 +382,8 @@ else:
         query=f"?{urlencode(_where)}" if _where else "",
     )
     CELERY_RESULT_BACKEND = None
+# An explicit broker wins (the HTTP benchmarks use "memory://": no worker consumes there).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -432,6 +436,29 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 PAYMENT_NOTIFICATION_MAX_AGE_S = env.int("PAYMENT_NOTIFICATION_MAX_AGE_S", default=300)
 # The sandbox gateway (a click confirms the payment) for demos; never in production.
 SANDBOX_PAYMENTS = not IS_PRODUCTION and env.bool("SANDBOX_PAYMENTS", default=True)
+# Stripe Connect (shop.payments.gateways.stripe, billing.services.connect): the platform's keys;
+# shops are connected Express accounts. The Connect webhook endpoint (platform host,
+# /webhooks/stripe/connect) listens to events on connected accounts: account.updated,
+# account.application.deauthorized, payment_intent.succeeded / payment_failed / canceled,
+# refund.created, refund.updated, refund.failed. Tests point the API at tests/fakes.
+STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+# WeChat Pay API v3 in service-provider mode (shop.payments.gateways.wechatpay): the platform's
+# sp_mchid and sp_appid, its API key pair and APIv3 key, and WeChat Pay's platform public key
+# (public-key mode: nothing is downloaded at start). Each shop's sub_mchid is in the control
+# plane (billing.MerchantPaymentAccount). Not demanded in production: without them no shop can
+# use WeChat Pay. The API host is a setting so that tests reach tests/fakes/wechatpay.py.
+WECHATPAY_API_BASE_URL = env.str("WECHATPAY_API_BASE_URL", default="https://api.mch.weixin.qq.com")
+WECHATPAY_SP_MCHID = env.str("WECHATPAY_SP_MCHID", default="")
+WECHATPAY_SP_APPID = env.str("WECHATPAY_SP_APPID", default="")
+WECHATPAY_PRIVATE_KEY = env.str("WECHATPAY_PRIVATE_KEY", default="", multiline=True)
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")
+WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="", multiline=True)
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_TIMEOUT_S = env.float("WECHATPAY_TIMEOUT_S", default=10.0)
 
 # Storefront catalog reads are cached per shop and version (shop/catalog/api/caching.py); off only
 # to measure the uncached path (tests/benchmarks/catalog_api.py).

@@ -7,9 +7,18 @@ compare: two schemas built the same way have equal catalogs, whatever their name
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Iterator
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -171,3 +180,183 @@ def schema_catalog(schema_name: str) -> dict[str, list[tuple[Any, ...]]]:
         cursor.execute(f"SELECT app, name FROM {quoted}.django_migrations")
         catalog["migrations"] = sorted(cursor.fetchall())
     return catalog
+
+
+# --- Serving the project and loading it (the HTTP benchmarks)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    workers: int
+
+
+@contextmanager
+def gunicorn_server(
+    environment: dict[str, str],
+    workers: int,
+    log: Path,
+    *,
+    host: str,
+    ready_path: str = "/healthz",
+    extra_args: list[str] | None = None,
+) -> Iterator[Server]:
+    """gunicorn serving the project on a free port of 127.0.0.1; stopped on leaving."""
+    import requests
+
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "infra.wsgi:application",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+        *(extra_args or []),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, workers)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited {process.returncode}:\n{log.read_text()}")
+            with suppress(requests.RequestException):
+                response = requests.get(
+                    server.base_url + ready_path, headers={"Host": host}, timeout=2
+                )
+                if response.status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer within 90 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class Load:
+    rps: float
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    output: str = ""
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text}")
+    return float(match[1]) * _UNITS_MS[match[2]]
+
+
+def wrk_run(
+    url: str,
+    *,
+    host: str,
+    threads: int,
+    connections: int,
+    duration: int,
+    script: Path | None = None,
+    until: Callable[[], bool] | None = None,
+) -> Load:
+    """wrk against `url` with `Host: host`; req/s, latency percentiles, failed responses.
+
+    `script`: a wrk Lua script; what it prints is in Load.output. `until`: polled every 50 ms;
+    once true, wrk is interrupted (SIGINT: it reports on the time it ran) instead of running
+    for the whole `duration`.
+    """
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    process = subprocess.Popen(
+        [
+            wrk,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-H",
+            f"Host: {host}",
+            *(["-s", str(script)] if script else []),
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if until is not None:
+        while process.poll() is None and not until():
+            time.sleep(0.05)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=duration + 60)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{out}\n{err}")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    if not (rps and total and p50 and p99):
+        raise RuntimeError(f"unexpected wrk output:\n{out}\n{err}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non_2xx[1]) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(value) for value in socket_errors.groups())
+    return Load(float(rps[1]), int(total[1]), wrk_ms(p50[1]), wrk_ms(p99[1]), errors, out)
+
+
+@contextmanager
+def cache_namespace(label: str) -> Iterator[str]:
+    """A cache key prefix of our own; with Redis, its keys are deleted afterwards."""
+    token = f"bench-{label}-{secrets.token_hex(4)}"
+    previous = os.environ.get("CACHE_KEY_PREFIX")
+    os.environ["CACHE_KEY_PREFIX"] = token
+    try:
+        yield token
+    finally:
+        if previous is None:
+            os.environ.pop("CACHE_KEY_PREFIX", None)
+        else:
+            os.environ["CACHE_KEY_PREFIX"] = previous
+        redis_url = os.environ.get("REDIS_URL")
+        if redis_url:
+            import redis
+
+            client = redis.Redis.from_url(redis_url)
+            keys = list(client.scan_iter(match=f"*{token}*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()

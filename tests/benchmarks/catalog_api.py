@@ -41,22 +41,21 @@ import io
 import json
 import os
 import random
-import re
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks._common import benchmark_database, django_setup, percentile
+from tests.benchmarks._common import (
+    Load,
+    benchmark_database,
+    cache_namespace,
+    django_setup,
+    gunicorn_server,
+    percentile,
+    wrk_run,
+)
 
 SLUG = "bench"
 HOST = f"{SLUG}.localhost"
@@ -204,125 +203,14 @@ def _list_profile(count: int) -> None:
 # --- The server and the load
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Server:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    workers: int
-
-
-@contextmanager
-def _server(environment: dict[str, str], workers: int, log: Path) -> Iterator[Server]:
-    """gunicorn serving the project on a free port of 127.0.0.1; stopped on leaving."""
-    import requests
-
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "infra.wsgi:application",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--backlog",
-        "2048",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=environment, stdout=output, stderr=subprocess.STDOUT
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, workers)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited {process.returncode}:\n{log.read_text()}")
-            with suppress(requests.RequestException):
-                response = requests.get(
-                    server.base_url + BARE_PATH, headers={"Host": HOST}, timeout=2
-                )
-                if response.status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer within 90 s:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-@dataclass
-class Load:
-    rps: float
-    requests: int
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
-    if match is None:
-        raise ValueError(f"not a wrk duration: {text}")
-    return float(match[1]) * _UNITS_MS[match[2]]
-
-
 def _wrk(url: str, arguments: argparse.Namespace, duration: int) -> Load:
-    """wrk against `url` on the shop host; req/s, latency percentiles, failed responses."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    result = subprocess.run(
-        [
-            wrk,
-            f"-t{arguments.threads}",
-            f"-c{arguments.connections}",
-            f"-d{duration}s",
-            "--timeout",
-            "10s",
-            "--latency",
-            "-H",
-            f"Host: {HOST}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    return wrk_run(
+        url,
+        host=HOST,
+        threads=arguments.threads,
+        connections=arguments.connections,
+        duration=duration,
     )
-    out = result.stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
-    if not (rps and total and p50 and p99):
-        raise RuntimeError(f"unexpected wrk output:\n{out}\n{result.stderr}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
-    errors = int(non_2xx[1]) if non_2xx else 0
-    if socket_errors:
-        errors += sum(int(value) for value in socket_errors.groups())
-    return Load(float(rps[1]), int(total[1]), _ms(p50[1]), _ms(p99[1]), errors)
 
 
 def _single_ms(base_url: str, count: int) -> float:
@@ -400,13 +288,17 @@ def _run(arguments: argparse.Namespace, database_url: str, media_root: Path) -> 
     loads: dict[str, Load] = {}
     paths = (("bare", BARE_PATH), ("list", LIST_PATH), ("detail", f"{LIST_PATH}/{product_id}"))
     uncached = {**environment, "CATALOG_READ_CACHE": "false"}
-    with _server(uncached, arguments.workers, media_root / "gunicorn.log") as server:
+    with gunicorn_server(
+        uncached, arguments.workers, media_root / "gunicorn.log", host=HOST
+    ) as server:
         for name, path in paths:
             _wrk(server.base_url + path, arguments, min(2, arguments.duration))  # warm-up
             loads[name] = _wrk(server.base_url + path, arguments, arguments.duration)
         list_single_ms = _single_ms(server.base_url, arguments.single)
         connection.close()
-    with _server(environment, arguments.workers, media_root / "gunicorn-cached.log") as server:
+    with gunicorn_server(
+        environment, arguments.workers, media_root / "gunicorn-cached.log", host=HOST
+    ) as server:
         for name, path in paths:
             _wrk(server.base_url + path, arguments, min(2, arguments.duration))  # warm-up
             loads[f"{name}_cached"] = _wrk(server.base_url + path, arguments, arguments.duration)
@@ -494,37 +386,13 @@ def _table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@contextmanager
-def _cache_namespace() -> Iterator[str]:
-    """A cache key prefix of our own; with Redis, its keys are deleted afterwards."""
-    token = f"bench-catalog-{secrets.token_hex(4)}"
-    previous = os.environ.get("CACHE_KEY_PREFIX")
-    os.environ["CACHE_KEY_PREFIX"] = token
-    try:
-        yield token
-    finally:
-        if previous is None:
-            os.environ.pop("CACHE_KEY_PREFIX", None)
-        else:
-            os.environ["CACHE_KEY_PREFIX"] = previous
-        redis_url = os.environ.get("REDIS_URL")
-        if redis_url:
-            import redis
-
-            client = redis.Redis.from_url(redis_url)
-            keys = list(client.scan_iter(match=f"*{token}*", count=1000))
-            if keys:
-                client.delete(*keys)
-            client.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table, then the figures as one JSON object."""
     arguments = _arguments(argv)
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="bench-catalog-") as media,
-        _cache_namespace(),
+        cache_namespace("catalog"),
         benchmark_database("catalog_api") as database_url,
     ):
         os.environ["MEDIA_ROOT"] = media
