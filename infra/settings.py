@@ -362,7 +362,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for the members' login channel, which several login endpoints share.
-    "ENUM_NAME_OVERRIDES": {"MemberChannelEnum": "shop.customers.models.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "MemberChannelEnum": "shop.customers.models.Channel",
+        "OrderStatusEnum": "shop.orders.models.OrderStatus",
+        "AfterSaleStatusEnum": "shop.orders.models.AfterSale.Status",
+        "AfterSaleKindEnum": "shop.orders.models.AfterSale.Kind",
+        "PaymentStatusEnum": "shop.payments.models.Payment.Status",
+        "PaymentMethodEnum": "shop.payments.models.Payment.Method",
+        "PaymentGatewayEnum": "shop.payments.models.Gateway",
+    },
 }
 
 # --- Celery (tenant-schemas-celery): Redis when REDIS_URL is set, otherwise kombu's SQLAlchemy

@@ -63,3 +63,20 @@ def test_demo_seed_makes_the_demo_and_is_idempotent(
     assert agency.get("/console/demo/").status_code == 404
     admin = Account.objects.get(email="admin@example.com")
     assert (admin.is_platform_staff, admin.is_superuser) == (True, True)
+    # and the demo shop has members and an order in every state
+    from infra.db import tenant_schema
+    from shop.orders.models import AfterSale, Order
+
+    with tenant_schema(demo):
+        statuses = set(Order.objects.values_list("status", flat=True))
+        open_after_sales = AfterSale.objects.filter(status="requested").count()
+    assert statuses == {
+        "pending_payment",
+        "paid",
+        "shipped",
+        "received",
+        "completed",
+        "cancelled",
+        "closed",
+    }
+    assert open_after_sales == 1

@@ -6,8 +6,8 @@
 Runs in a database of its own (created, migrated, dropped) on the server of DATABASE_URL. One
 shop is provisioned with one SKU of --stock units (default: half the buyers), and --buyers
 members, each with an address and a bearer token (made by the services). gunicorn serves the
-project (--workers gthread workers of --worker-threads threads, keep-alive, DEBUG off) on a free port of 127.0.0.1; every request carries
-`Host: <slug>.localhost`.
+project (--workers gthread workers of --worker-threads threads, keep-alive, DEBUG off) on a free
+port of 127.0.0.1; every request carries `Host: <slug>.localhost`.
 
 wrk first loads GET /healthz on the shop host (bare: routing + a view that reads nothing).
 Then wrk, with --buyers connections and the Lua script checkout.lua, runs every buyer's flow:

@@ -24,6 +24,7 @@ from billing.models import Subscription
 from billing.services import subscription_start_trial
 from infra.db import tenant_schema
 from shop.catalog.demo import catalog_demo_seed
+from shop.orders.demo import orders_demo_seed
 from tenants.models import Account, Agency, Membership, Role, Tenant
 from tenants.services.agencies import agency_client_shop_create, agency_create
 from tenants.services.audit import AuditContext, audit_record
@@ -120,8 +121,11 @@ class Command(BaseCommand):
             )
         with tenant_schema(tenant):
             created = catalog_demo_seed()
+            orders = orders_demo_seed()
         if created:
             self.stdout.write(f"created the demo catalog ({created} products)")
+        if orders:
+            self.stdout.write(f"created the demo members and orders ({orders} orders)")
         self._closed_shop(owner=owner, admin=admin, context=context)
         agency_account = self._account(
             credentials,
