@@ -40,3 +40,8 @@ class ImageInvalidError(DomainError):
     code = "image_invalid"
     status_code = 400
     default_message = "Upload a JPEG, PNG, WebP or GIF image of at most 10 MB."
+
+
+class ShippingTemplateNotFoundError(NotFound):
+    code = "shipping_template_not_found"
+    default_message = "This shipping template does not exist."

@@ -145,6 +145,11 @@ class Product(models.Model):
     search_text = models.TextField(blank=True, default="", editable=False)
     # to_tsvector('simple', …) of search_text's tokens (CJK bigrams, Latin words): see search.py.
     search_vector = SearchVectorField(null=True, editable=False)
+    # What the storefront list shows of the product except the live stock, kept by the services
+    # in the transaction of every change (shop.catalog.services.cards): the list reads one row per
+    # product instead of its SKUs, option values and images. Stock is merged in when read, so
+    # orders taking stock never rewrite it.
+    card = models.JSONField(default=dict, editable=False)
 
     class Meta:
         indexes = [

@@ -30,7 +30,8 @@ connection, after a warm-up), the shop's catalog version bumped before each (out
 span), as a catalog write would. list_queries and list_inprocess_ms are misses too: SQL queries
 of one list request counted in-process (django.test.Client and CaptureQueriesContext on the same
 database, routing warm), and its in-process time.
-The anonymous throttle stays on, with a rate high enough never to refuse (THROTTLE_ANON).
+The anonymous throttle stays on (the detail has it; the list has none: see
+shop.catalog.api.caching), with a rate high enough never to refuse (THROTTLE_ANON).
 The last line is one JSON object; *_fraction_of_bare = that path's req/s / bare req/s.
 """
 

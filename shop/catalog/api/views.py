@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import math
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlencode
 
+from django.http import HttpResponse, QueryDict
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from infra.api.pagination import PagePagination
 from infra.money import Money
-from shop.catalog.api.caching import catalog_url
+from shop.catalog.api.caching import catalog_query, catalog_url
 from shop.catalog.models import Product, ProductImage
 from shop.catalog.selectors.categories import CategoryNode, category_tree
 from shop.catalog.selectors.products import (
     product_detail_data,
-    product_list_items,
+    product_list_page,
     product_price_range,
-    product_rows,
     product_sort_names,
     product_stock_total,
 )
@@ -109,33 +120,6 @@ class CategoryListApi(APIView):
         return Response(self.OutputSerializer(category_tree(), many=True).data)
 
 
-class _Pagination(PagePagination):
-    """Links built from the parameters the list reads (as its cache key is), sorted."""
-
-    def get_next_link(self) -> str | None:
-        self.request = _canonical(self.request)
-        return super().get_next_link()
-
-    def get_previous_link(self) -> str | None:
-        self.request = _canonical(self.request)
-        return super().get_previous_link()
-
-
-class _CanonicalUrl:
-    """What PageNumberPagination reads of the request, with the canonical URL."""
-
-    def __init__(self, request: Request) -> None:
-        self.query_params = request.query_params
-        self.url = catalog_url(request._request, PRODUCT_LIST_PARAMS)
-
-    def build_absolute_uri(self) -> str:
-        return self.url
-
-
-def _canonical(request: Any) -> Any:
-    return request if isinstance(request, _CanonicalUrl) else _CanonicalUrl(request)
-
-
 # The query parameters of the product list (its InputSerializer's fields): the cache key's.
 PRODUCT_LIST_PARAMS = (
     "q",
@@ -149,7 +133,43 @@ PRODUCT_LIST_PARAMS = (
 )
 
 
+class JsonOnlyNegotiation(BaseContentNegotiation):
+    """JSON whatever the request asks for (Accept, `format`): for views whose body is JSON text."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+def _page_links(url: str, number: int, pages: int) -> tuple[str | None, str | None]:
+    """The next and previous links of page `number` of `pages`, as PageNumberPagination's."""
+    following = replace_query_param(url, "page", number + 1) if number < pages else None
+    if number == 1:
+        return following, None
+    if number == 2:
+        return following, remove_query_param(url, "page")
+    return following, replace_query_param(url, "page", number - 1)
+
+
 class ProductListApi(APIView):
+    # The shop's busiest read, kept lean (a comment, not a docstring: that would change the
+    # OpenAPI description): the body is JSON text built from the products' cards
+    # (product_list_page), and the view does no work that a public read does not need:
+    # - no authentication (request.user is anonymous) and no permission to check: the list is
+    #   public and the same for everyone;
+    # - JSON whatever the client asks for: the body is JSON text already;
+    # - no per-request throttle: see the note on throttling in shop.catalog.api.caching.
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = JsonOnlyNegotiation
+
     class InputSerializer(serializers.Serializer[Any]):
         q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
         category = serializers.IntegerField(required=False, min_value=1)
@@ -199,25 +219,55 @@ class ProductListApi(APIView):
             },
         ),
         operation_id="product_list",
+        # As documented before the view stopped reading sessions: a cookie may come, unused.
+        # (drf-spectacular types `auth` as names, but takes security requirements, as here.)
+        auth=[{"cookieAuth": []}, {}],  # type: ignore[list-item]
     )
-    def get(self, request: Request) -> Response:
-        # The items are built as plain data (product_list_items): OutputSerializer documents them.
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        rows = product_rows(
+    def get(self, request: Request) -> HttpResponse:
+        # The items are JSON text from product_list_page: OutputSerializer documents them.
+        data = _list_params(tuple(catalog_query(request._request, PRODUCT_LIST_PARAMS)))
+        page_size = min(
+            data.get("page_size") or PagePagination.page_size, PagePagination.max_page_size
+        )
+        number = data.get("page") or 1
+        currency, language = _shop(request)
+        page = product_list_page(
             query=data["q"],
             category_id=data.get("category"),
             min_price_minor=data.get("min_price"),
             max_price_minor=data.get("max_price"),
             in_stock=data["in_stock"],
             sort=data["sort"],
+            offset=(number - 1) * page_size,
+            limit=page_size,
+            currency=currency,
+            language=language,
         )
-        paginator = _Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self) or []
-        currency, language = _shop(request)
-        items = product_list_items(page, currency=currency, language=language)
-        return paginator.get_paginated_response(items)
+        pages = max(1, math.ceil(page.count / page_size))
+        if number > pages:
+            raise NotFound(PagePagination.invalid_page_message)
+        # Built from the parameters the list reads (as its cache key is), sorted.
+        following, previous = _page_links(
+            catalog_url(request._request, PRODUCT_LIST_PARAMS), number, pages
+        )
+        body = (
+            f'{{"count":{page.count},"next":{json.dumps(following)},'
+            f'"previous":{json.dumps(previous)},"results":{page.results_json}}}'
+        )
+        return HttpResponse(body.encode(), content_type=JSONRenderer.media_type)
+
+
+@functools.lru_cache(maxsize=1024)
+def _list_params(pairs: tuple[tuple[str, str], ...]) -> Mapping[str, Any]:
+    """The product list's InputSerializer's validated data for these (name, value) parameters.
+
+    Validating costs the list more than building its page in Python, and shoppers send few
+    different sets (most of all none: the first page), so the valid ones are kept (read-only).
+    Invalid ones raise ValidationFailed each time, translated for the request at hand.
+    """
+    params = ProductListApi.InputSerializer(data=QueryDict(urlencode(pairs)))
+    params.is_valid(raise_exception=True)
+    return MappingProxyType(dict(params.validated_data))
 
 
 class ProductDetailApi(APIView):

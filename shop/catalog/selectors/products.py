@@ -1,17 +1,24 @@
 """Reads of products: storefront lists with search, filters and sorts; detail.
 
-Price range and total stock are derived from the active SKUs, never stored: the list prefetches
-the active SKUs (into `active_skus`), and the helpers below read them without more queries.
+Price range and total stock are derived from the active SKUs. The model helpers read SKUs
+prefetched into `active_skus` without more queries; the storefront's list reads the products'
+cards (the price range and SKUs as of the last catalog write, shop.catalog.services.cards) and
+adds the SKUs' live stock.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
+import psycopg
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.exceptions import EmptyResultSet
 from django.core.files.storage import Storage
-from django.db import models
+from django.db import connection, models
 from django.db.models import (
     CharField,
     Exists,
@@ -134,9 +141,10 @@ def products_matching(
     descendants; the price bounds (minor units, inclusive) keep products with an active SKU in
     range; `sort` is one of product_sort_names() (default: relevance with a query, else newest).
     """
-    # A list shows neither the description nor the search columns: do not fetch them.
+    # Model instances of a list need neither the description, the search columns nor the card
+    # (the storefront's list reads cards in SQL): do not fetch them.
     products = Product.objects.filter(deleted_at__isnull=True).defer(
-        "description", "search_text", "search_vector"
+        "description", "search_text", "search_vector", "card"
     )
     if storefront:
         products = products_storefront(products)
@@ -179,7 +187,7 @@ def product_get(*, product_id: int, storefront: bool = True) -> Product:
     On the storefront a product off the shelf, deleted or in an inactive category is not found.
     """
     products = Product.objects.filter(pk=product_id, deleted_at__isnull=True).defer(
-        "search_text", "search_vector"
+        "search_text", "search_vector", "card"
     )
     if storefront:
         products = products_storefront(products)
@@ -220,11 +228,10 @@ def product_stock_total(product: Product) -> int:
     return sum(sku.stock for sku in product_active_skus(product))
 
 
-# --- The storefront's reads as plain data: the API's JSON, from values_list() queries, without
-# model instances or serializers (the list is the busiest read of a shop). Fields are in the
-# order of the API's documented serializers (shop.catalog.api.views), so the JSON is the same.
-
-ProductRows = QuerySet[Product, tuple[int, str, str]]
+# --- The storefront's reads as plain data: the API's JSON, without model instances or
+# serializers (the list is the busiest read of a shop: it reads the products' cards, and its
+# JSON is built as text). Fields are in the order of the API's documented serializers
+# (shop.catalog.api.views), so the JSON is the same.
 
 
 def _storage() -> Storage:
@@ -278,7 +285,134 @@ def _skus_data(product_ids: list[int], *, detail: bool) -> dict[int, list[dict[s
     return by_product
 
 
-def product_rows(
+@dataclass(frozen=True)
+class ProductPage:
+    """A page of the storefront's product list: how many products match, the page's items."""
+
+    count: int
+    # The items as one JSON array, in the shape of the API's documented list item
+    # (shop.catalog.api.views.ProductListApi.OutputSerializer).
+    results_json: str
+
+
+# One statement for a page of the list: how many products match, and the cards of the page's
+# products, in the page's order, each with its SKUs' live stock merged in (cards never hold
+# stock: shop.catalog.services.cards). Between the parts go the query of the matching products'
+# ids (unordered, for the count) and the ordered one, then LIMIT and OFFSET; WITH ORDINALITY
+# keeps the page's order. A page past the end is one row with the count and no product. The
+# SKUs' JSON is built here, as text.
+_PAGE_HEAD = """
+SELECT matching.count, item.id, item.title, item.subtitle, item.price_min_minor,
+       item.price_max_minor, item.thumbnail, item.stock, item.skus
+FROM (SELECT count(*) FROM (
+"""
+_PAGE_MIDDLE = """
+) AS matching_ids) AS matching (count)
+LEFT JOIN LATERAL (
+    SELECT page.position,
+           product.id,
+           (product.card -> 'title')::text,
+           (product.card -> 'subtitle')::text,
+           (product.card #>> '{price,min_minor}')::bigint,
+           (product.card #>> '{price,max_minor}')::bigint,
+           product.card ->> 'thumbnail',
+           skus.stock,
+           skus.items
+    FROM unnest(ARRAY(
+"""
+_PAGE_TAIL = f"""
+        LIMIT %s OFFSET %s
+    )) WITH ORDINALITY AS page (id, position)
+    JOIN "{Product._meta.db_table}" AS product ON product.id = page.id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(sku.stock), 0),
+               '[' || coalesce(string_agg(
+                   '{{"id":' || sku.id
+                   || ',"option_values":' || (card_sku.item -> 'option_values')::text
+                   || ',"price_minor":' || (card_sku.item -> 'price_minor')::text
+                   || ',"stock":' || sku.stock || '}}',
+                   ',' ORDER BY card_sku.position
+               ), '') || ']'
+        FROM jsonb_array_elements(product.card -> 'skus')
+            WITH ORDINALITY AS card_sku (item, position)
+        JOIN "{Sku._meta.db_table}" AS sku
+            ON sku.product_id = product.id AND sku.id = (card_sku.item ->> 'id')::bigint
+    ) AS skus (stock, items)
+) AS item (position, id, title, subtitle, price_min_minor, price_max_minor, thumbnail, stock, skus)
+    ON true
+ORDER BY item.position
+"""
+
+
+def _page_statement(
+    query: str,
+    category_id: int | None,
+    min_price_minor: int | None,
+    max_price_minor: int | None,
+    in_stock: bool,
+    sort: str,
+) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of a page of products_matching() and its parameters (LIMIT and OFFSET to add)."""
+    products = products_matching(
+        query=query,
+        category_id=category_id,
+        min_price_minor=min_price_minor,
+        max_price_minor=max_price_minor,
+        in_stock=in_stock,
+        sort=sort,
+    )
+    matching, matching_params = products.order_by().values_list("id").query.sql_with_params()
+    ordered, ordered_params = products.values_list("id").query.sql_with_params()
+    sql = _PAGE_HEAD + matching + _PAGE_MIDDLE + ordered + _PAGE_TAIL
+    return sql, (*matching_params, *ordered_params)
+
+
+# Building and compiling the queryset costs more than running the statement: the statements of
+# the last searches and filters are kept, by their arguments. They hold no tenant (tables are
+# found on the search path) and no time. Sorts that other apps register may (sales of the last
+# days): those are built each time.
+_page_statement_cached = functools.lru_cache(maxsize=256)(_page_statement)
+
+
+def _prepared_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a statement that PostgreSQL keeps prepared on this connection.
+
+    Parsing and planning the list's statement costs the database more than running it, on every
+    request. Django turns psycopg's prepared statements off (its cursors bind parameters on the
+    client, which never prepares); this one statement goes through a server-side binding cursor
+    that prepares it, with preparing enabled only while it runs. Django's cursor wrapper stays
+    around it (query logging and counting, error translation, execute wrappers). A prepared
+    statement is parsed again when the search path changes, so a worker serving several shops
+    reads each shop's tables; psycopg keeps at most prepared_max (100) of them per connection.
+    """
+    with connection.cursor() as cursor:  # connected, on this shop's search path
+        database: psycopg.Connection[Any] = cursor.db.connection
+        threshold = database.prepare_threshold
+        database.prepare_threshold = 0
+        try:
+            with type(cursor)(psycopg.Cursor(database), cursor.db) as prepared:
+                prepared.execute(sql, params)
+                rows: list[tuple[Any, ...]] = prepared.fetchall()
+                return rows
+        finally:
+            database.prepare_threshold = threshold
+
+
+_OFFSET_MAX = 2**62
+
+
+def _json(value: object) -> str:
+    # As the API's JSON renderer writes it (compact, UTF-8).
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _price_range_json(low: int, high: int, currency: str, language: str) -> str:
+    # Formatting with babel is the costly part of a list item; shops repeat their prices.
+    return _json(_price_range_data([low, high], currency, language))
+
+
+def product_list_page(
     *,
     query: str = "",
     category_id: int | None = None,
@@ -286,55 +420,36 @@ def product_rows(
     max_price_minor: int | None = None,
     in_stock: bool = False,
     sort: str = "",
-) -> ProductRows:
-    """The storefront's products_matching() as (id, title, subtitle) rows, to page through."""
-    return products_matching(
-        query=query,
-        category_id=category_id,
-        min_price_minor=min_price_minor,
-        max_price_minor=max_price_minor,
-        in_stock=in_stock,
-        sort=sort,
-    ).values_list("id", "title", "subtitle")
+    offset: int = 0,
+    limit: int = 20,
+    currency: str,
+    language: str,
+) -> ProductPage:
+    """The storefront's products_matching() from `offset`, at most `limit` of them, as JSON.
 
-
-def product_list_items(
-    rows: Sequence[tuple[int, str, str]], *, currency: str, language: str
-) -> list[dict[str, Any]]:
-    """A page of product_rows() as list items: price range, stock, cover thumbnail, SKUs.
-
-    Three queries whatever the page size (SKUs, their option values, images); none for an
-    empty page.
+    One query whatever the page size (none when a filter can match nothing, as an id beyond
+    the column's range). Prices are formatted in `currency` and `language`.
     """
-    ids = [row[0] for row in rows]
-    skus = _skus_data(ids, detail=False)
-    thumbnails: dict[int, str] = {}
-    if ids:
-        storage = _storage()
-        for product_id, thumbnail in (
-            ProductImage.objects.filter(product_id__in=ids)
-            .order_by("position", "id")
-            .values_list("product_id", "thumbnail")
-        ):
-            if product_id not in thumbnails:
-                thumbnails[product_id] = storage.url(thumbnail)
-    items = []
-    for product_id, title, subtitle in rows:
-        product_skus = skus.get(product_id, [])
-        items.append(
-            {
-                "id": product_id,
-                "title": title,
-                "subtitle": subtitle,
-                "price": _price_range_data(
-                    [sku["price_minor"] for sku in product_skus], currency, language
-                ),
-                "stock": sum(sku["stock"] for sku in product_skus),
-                "thumbnail_url": thumbnails.get(product_id),
-                "skus": product_skus,
-            }
+    statement = _page_statement if sort in _registered_sorts else _page_statement_cached
+    try:
+        sql, params = statement(
+            query, category_id, min_price_minor, max_price_minor, in_stock, sort
         )
-    return items
+    except EmptyResultSet:
+        return ProductPage(count=0, results_json="[]")
+    # Past any catalog's end, every offset gives the same empty page (and fits the column type).
+    rows = _prepared_rows(sql, [*params, limit, min(offset, _OFFSET_MAX)])
+    storage = _storage()
+    items = [
+        f'{{"id":{product_id},"title":{title},"subtitle":{subtitle},'
+        f'"price":{"null" if low is None else _price_range_json(low, high, currency, language)},'
+        f'"stock":{stock},'
+        f'"thumbnail_url":{"null" if thumbnail is None else _json(storage.url(thumbnail))},'
+        f'"skus":{skus}}}'
+        for _count, product_id, title, subtitle, low, high, thumbnail, stock, skus in rows
+        if product_id is not None
+    ]
+    return ProductPage(count=rows[0][0], results_json=f"[{','.join(items)}]")
 
 
 def product_detail_data(*, product_id: int, currency: str, language: str) -> dict[str, Any]:

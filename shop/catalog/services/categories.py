@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
@@ -119,7 +121,9 @@ def category_move(*, category: Category, parent: Category | None, position: int 
     current = Category.objects.get(pk=category.pk)
     new_parent = Category.objects.get(pk=parent.pk) if parent is not None else None
     if new_parent is not None and new_parent.path.startswith(current.path):
-        raise CategoryCycleError()
+        raise CategoryCycleError(
+            _("A category cannot move under itself or under one of its descendants.")
+        )
     old_path = current.path
     new_path = f"{new_parent.path if new_parent else ''}{current.pk}/"
     Category.objects.filter(pk=current.pk).update(parent=new_parent, position=position)
@@ -142,5 +146,39 @@ def category_delete(*, category: Category) -> None:
         Category.objects.filter(parent=category).exists()
         or Product.objects.filter(category=category).exists()
     ):
-        raise CategoryNotEmptyError()
+        raise CategoryNotEmptyError(
+            _("Move or delete the category's products and subcategories first.")
+        )
     category.delete()
+
+
+@transaction.atomic
+def categories_reorder(*, parent: Category | None, category_ids: Sequence[int]) -> list[Category]:
+    """Order the children of `parent` (None: the top level) as listed, the first first.
+
+    The ids must be exactly those children, each once: a list read before another change of the
+    tree is refused rather than applied to a different set of siblings.
+    """
+    catalog_changed()
+    category_tree_lock()
+    children = {category.pk: category for category in Category.objects.filter(parent=parent)}
+    if len(category_ids) != len(set(category_ids)) or set(category_ids) != set(children):
+        raise ValidationFailed(
+            _("Some fields are not valid."),
+            fields={
+                "category_ids": [
+                    {
+                        "code": "stale",
+                        "message": _("The categories changed meanwhile: reload and try again."),
+                    }
+                ]
+            },
+        )
+    changed = []
+    for position, category_id in enumerate(category_ids):
+        category = children[category_id]
+        if category.position != position:
+            category.position = position
+            changed.append(category)
+    Category.objects.bulk_update(changed, ["position"])
+    return [children[category_id] for category_id in category_ids]

@@ -24,6 +24,7 @@ from infra.money import Money, currency_exponent
 from shop.catalog.cache import catalog_changed
 from shop.catalog.models import Category, Product, ProductOptionValue, Sku
 from shop.catalog.selectors.categories import category_paths
+from shop.catalog.services.cards import product_cards_refresh
 from shop.catalog.services.categories import category_create
 from shop.catalog.services.products import (
     MAX_OPTIONS,
@@ -422,6 +423,7 @@ def _apply_product_rows(
     Sku.objects.filter(pk__in=[sku.pk for sku in fresh if sku.pk not in listed]).update(
         is_active=False
     )
+    product_cards_refresh(product_ids=[product.pk])
 
 
 def _apply_sku_row(row: _Row, paths: _CategoryPaths, result: CsvImportResult) -> None:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import io
 import uuid
 import warnings
+from collections.abc import Sequence
 from typing import IO
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from infra.db import schema_connection, tenant_schema
+from infra.errors import ValidationFailed
 from shop.catalog.cache import catalog_changed
 from shop.catalog.errors import ImageInvalidError
+from shop.catalog.lock_objects import product_lock
 from shop.catalog.models import Product, ProductImage
+from shop.catalog.services.cards import product_cards_refresh
 
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_MAX_PIXELS = 40_000_000
@@ -24,20 +29,24 @@ THUMBNAIL_SIZE = 400
 ALT_MAX_LENGTH = 200
 
 
+def _invalid() -> ImageInvalidError:
+    return ImageInvalidError(_("Upload a JPEG, PNG, WebP or GIF image of at most 10 MB."))
+
+
 def _read_checked(file: IO[bytes]) -> tuple[bytes, str, tuple[int, int]]:
     """The bytes, extension and pixel size, or ImageInvalidError (too big, format, damage)."""
     content = file.read(IMAGE_MAX_BYTES + 1)
     if not content or len(content) > IMAGE_MAX_BYTES:
-        raise ImageInvalidError()
+        raise _invalid()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(content)) as image:
                 if image.format not in IMAGE_FORMATS:
-                    raise ImageInvalidError()
+                    raise _invalid()
                 width, height = image.size
                 if width * height > IMAGE_MAX_PIXELS:
-                    raise ImageInvalidError()
+                    raise _invalid()
                 image.verify()
                 extension = IMAGE_FORMATS[image.format]
     except ImageInvalidError:
@@ -50,7 +59,7 @@ def _read_checked(file: IO[bytes]) -> tuple[bytes, str, tuple[int, int]]:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as error:
-        raise ImageInvalidError() from error
+        raise _invalid() from error
     return content, extension, (width, height)
 
 
@@ -79,7 +88,7 @@ def product_image_add(
     try:
         thumbnail = _thumbnail(content)
     except (OSError, ValueError) as error:
-        raise ImageInvalidError() from error
+        raise _invalid() from error
     if position is None:
         last = ProductImage.objects.filter(product=product).aggregate(last=Max("position"))["last"]
         position = 0 if last is None else last + 1
@@ -88,6 +97,7 @@ def product_image_add(
     image.image.save(f"{name}.{extension}", ContentFile(content), save=False)
     image.thumbnail.save(f"{name}-thumb.webp", ContentFile(thumbnail), save=False)
     image.save()
+    product_cards_refresh(product_ids=[product.pk])
     return image
 
 
@@ -98,7 +108,9 @@ def product_image_delete(*, image: ProductImage) -> None:
     names = [image.image.name, image.thumbnail.name]
     storage = image.image.storage
     tenant = schema_connection().tenant
+    product_id = image.product_id
     image.delete()
+    product_cards_refresh(product_ids=[product_id])
 
     def _delete_files() -> None:
         # Storage paths follow the current schema: delete under the shop that owned the files.
@@ -107,3 +119,36 @@ def product_image_delete(*, image: ProductImage) -> None:
                 storage.delete(name)
 
     transaction.on_commit(_delete_files)
+
+
+@transaction.atomic
+def product_images_reorder(*, product: Product, image_ids: Sequence[int]) -> list[ProductImage]:
+    """Put the product's images in the listed order; the first is the cover.
+
+    The ids must be exactly the product's images, each once: an order read before an image was
+    added or deleted is refused rather than applied to a different set.
+    """
+    catalog_changed()
+    product_lock(product_id=product.pk)
+    images = {image.pk: image for image in ProductImage.objects.filter(product=product)}
+    if len(image_ids) != len(set(image_ids)) or set(image_ids) != set(images):
+        raise ValidationFailed(
+            _("Some fields are not valid."),
+            fields={
+                "image_ids": [
+                    {
+                        "code": "stale",
+                        "message": _("The pictures changed meanwhile: reload and try again."),
+                    }
+                ]
+            },
+        )
+    changed = []
+    for position, image_id in enumerate(image_ids):
+        image = images[image_id]
+        if image.position != position:
+            image.position = position
+            changed.append(image)
+    ProductImage.objects.bulk_update(changed, ["position"])
+    product_cards_refresh(product_ids=[product.pk])
+    return [images[image_id] for image_id in image_ids]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from infra.errors import ValidationFailed
 from shop.catalog.cache import catalog_changed
+from shop.catalog.errors import OutOfStockError, SkuNotFoundError
 from shop.catalog.lock_objects import product_lock
 from shop.catalog.models import (
     Category,
@@ -22,7 +23,9 @@ from shop.catalog.models import (
     Sku,
     SkuOptionValue,
 )
+from shop.catalog.services.cards import product_cards_refresh
 from shop.catalog.services.search_index import product_search_index_update
+from shop.catalog.services.stock import sku_stock_adjust, sku_stock_set
 
 TITLE_MAX_LENGTH = 200
 OPTION_MAX_LENGTH = 50
@@ -142,7 +145,7 @@ def product_create(
         position=position,
     )
     _options_write(product=product, options=cleaned)
-    result = product_skus_sync(product=product, price_minor=price_minor)
+    result = product_skus_sync(product=product, price_minor=price_minor)  # writes the card
     if stock or weight_grams:
         Sku.objects.filter(pk__in=[sku.pk for sku in result.created]).update(
             stock=stock, weight_grams=weight_grams
@@ -191,6 +194,7 @@ def product_update(
             "updated_at",
         ]
     )
+    product_cards_refresh(product_ids=[product.pk])
     product_search_index_update(product=product)
     return product
 
@@ -205,6 +209,20 @@ def product_shelf_set(*, product: Product, on_shelf: bool) -> Product:
 
 
 @transaction.atomic
+def products_shelf_set(*, product_ids: Sequence[int], on_shelf: bool) -> int:
+    """Put several products on the shelf or take them off at once; how many changed.
+
+    Deleted products and ids that are not products are skipped.
+    """
+    catalog_changed()
+    return (
+        Product.objects.filter(pk__in=product_ids, deleted_at__isnull=True)
+        .exclude(on_shelf=on_shelf)
+        .update(on_shelf=on_shelf, updated_at=timezone.now())
+    )
+
+
+@transaction.atomic
 def product_delete(*, product: Product) -> Product:
     """Delete a product softly: off the shelf and gone from every list; its SKUs stay."""
     catalog_changed()
@@ -212,6 +230,7 @@ def product_delete(*, product: Product) -> Product:
     product.deleted_at = timezone.now()
     product.save(update_fields=["on_shelf", "deleted_at", "updated_at"])
     Sku.objects.filter(product=product).update(is_active=False)
+    product_cards_refresh(product_ids=[product.pk])
     return product
 
 
@@ -349,6 +368,7 @@ def product_skus_sync(*, product: Product, price_minor: int | None = None) -> Sk
         Sku.objects.filter(pk__in=[sku.pk for sku in result.deactivated]).update(is_active=False)
     missing = [key for key in wanted if key not in skus]
     if not missing:
+        product_cards_refresh(product_ids=[product.pk])
         return result
     if price_minor is None:
         # The lowest price of the SKUs active before this sync (the objects are not updated).
@@ -376,6 +396,7 @@ def product_skus_sync(*, product: Product, price_minor: int | None = None) -> Sk
         ]
     )
     result.created = new_skus
+    product_cards_refresh(product_ids=[product.pk])
     return result
 
 
@@ -395,6 +416,30 @@ def sku_update(
     Stock changes go through the stock services (sku_stock_set / sku_stock_adjust).
     """
     catalog_changed()
+    _sku_write(
+        sku=sku,
+        code=code,
+        price_minor=price_minor,
+        list_price_minor=list_price_minor,
+        clear_list_price=clear_list_price,
+        weight_grams=weight_grams,
+        is_active=is_active,
+    )
+    product_cards_refresh(product_ids=[sku.product_id])
+    return sku
+
+
+def _sku_write(
+    *,
+    sku: Sku,
+    code: str | None,
+    price_minor: int | None,
+    list_price_minor: int | None,
+    clear_list_price: bool,
+    weight_grams: int | None,
+    is_active: bool | None,
+) -> None:
+    """sku_update without the card's refresh: for callers that refresh it after several SKUs."""
     fields: FieldErrors = {}
     if code is not None:
         code = code.strip()
@@ -431,4 +476,85 @@ def sku_update(
             _("Some fields are not valid."),
             fields={"code": [{"code": "taken", "message": _("Another SKU uses this code.")}]},
         ) from error
-    return sku
+
+
+@dataclass(frozen=True)
+class SkuChange:
+    """What the merchant sets on one SKU of a product (money in minor units of the shop).
+
+    `stock` sets a counted figure; `stock_delta` adds units (negative: removes them) with the
+    conditional update that never goes below zero. Give one of them, or neither.
+    """
+
+    sku_id: int
+    price_minor: int
+    list_price_minor: int | None
+    weight_grams: int
+    is_active: bool
+    code: str | None = None
+    stock: int | None = None
+    stock_delta: int = 0
+
+
+def _prefixed(fields: FieldErrors, prefix: str, error: ValidationFailed) -> None:
+    for name, items in error.fields.items():
+        fields.setdefault(f"{prefix}{name}", []).extend(items)
+
+
+@transaction.atomic
+def product_skus_update(*, product: Product, changes: Sequence[SkuChange]) -> list[Sku]:
+    """Apply the changes to the product's SKUs: all of them, or none when any is refused.
+
+    Every problem is reported at once, keyed "skus.<sku id>.<field>" (code, price_minor,
+    list_price_minor, weight_grams, stock, stock_delta); SkuNotFoundError for a SKU of
+    another product.
+    """
+    catalog_changed()
+    product_lock(product_id=product.pk)
+    skus = {
+        sku.pk: sku
+        for sku in Sku.objects.filter(product=product, pk__in=[item.sku_id for item in changes])
+    }
+    fields: FieldErrors = {}
+    updated: list[Sku] = []
+    for change in changes:
+        sku = skus.get(change.sku_id)
+        if sku is None:
+            raise SkuNotFoundError(_("This SKU does not exist."))
+        prefix = f"skus.{sku.pk}."
+        try:
+            _sku_write(
+                sku=sku,
+                code=change.code,
+                price_minor=change.price_minor,
+                list_price_minor=change.list_price_minor,
+                clear_list_price=change.list_price_minor is None,
+                weight_grams=change.weight_grams,
+                is_active=change.is_active,
+            )
+            if change.stock is not None and change.stock_delta:
+                _error(
+                    fields,
+                    f"{prefix}stock_delta",
+                    "stock_conflict",
+                    _("Either set the stock or add to it, not both."),
+                )
+            elif change.stock is not None:
+                sku_stock_set(sku=sku, stock=change.stock)
+            elif change.stock_delta:
+                sku_stock_adjust(sku=sku, delta=change.stock_delta)
+        except ValidationFailed as error:
+            _prefixed(fields, prefix, error)
+        except OutOfStockError:
+            _error(
+                fields,
+                f"{prefix}stock_delta",
+                "out_of_stock",
+                _("Fewer units than that are in stock."),
+            )
+        else:
+            updated.append(sku)
+    # Raising undoes the changes already applied to the other SKUs.
+    _raise_if(fields)
+    product_cards_refresh(product_ids=[product.pk])
+    return updated

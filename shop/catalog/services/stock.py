@@ -55,7 +55,7 @@ def sku_stock_adjust(*, sku: Sku, delta: int) -> Sku:
     if stock is None:
         if not Sku.objects.filter(pk=sku.pk).exists():
             raise SkuNotFoundError()
-        raise OutOfStockError()
+        raise OutOfStockError(_("Sold out: not enough stock left."))
     sku.stock = stock
     return sku
 
