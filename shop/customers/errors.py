@@ -43,3 +43,19 @@ class AddressLimitReachedError(DomainError):
     code = "address_limit_reached"
     status_code = 409
     default_message = "You have too many addresses. Delete one first."
+
+
+class WeChatIdentityTakenError(DomainError):
+    code = "wechat_identity_taken"
+    status_code = 409
+    default_message = "This WeChat account is bound to another member of this shop."
+
+
+class RedirectUriInvalidError(DomainError):
+    code = "redirect_uri_invalid"
+    default_message = "WeChat can only send you back to a page of this shop."
+
+
+class OAuthStateInvalidError(DomainError):
+    code = "oauth_state_invalid"
+    default_message = "The WeChat authorization has expired or is not yours. Start again."

@@ -5,6 +5,13 @@ from tenants.models.audit import AuditLog
 from tenants.models.provisioning import SpareSchema
 from tenants.models.tenancy import Domain, Tenant, TenantStatus
 from tenants.models.verification import VerificationCode
+from tenants.models.wechat import (
+    MiniProgram,
+    MiniProgramMode,
+    OfficialAccount,
+    OfficialAccountMode,
+    WeChatCredential,
+)
 
 __all__ = [
     "Account",
@@ -13,9 +20,14 @@ __all__ = [
     "AuditLog",
     "Domain",
     "Membership",
+    "MiniProgram",
+    "MiniProgramMode",
+    "OfficialAccount",
+    "OfficialAccountMode",
     "Role",
     "SpareSchema",
     "Tenant",
     "TenantStatus",
     "VerificationCode",
+    "WeChatCredential",
 ]

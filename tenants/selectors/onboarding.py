@@ -20,7 +20,8 @@ class ChecklistItem:
 
 
 # Steps whose pages arrive with later issues keep url=None until then; their state is stored in
-# Tenant.onboarding by the services that complete them (tenant_profile_update: shop_profile).
+# Tenant.onboarding by the services that complete them (tenant_profile_update: shop_profile;
+# the Stripe Connect webhook: payments).
 _STEPS = (
     ("shop_profile", _("Describe your shop")),
     ("theme", _("Choose a theme and colours")),
@@ -44,10 +45,15 @@ def onboarding_checklist(*, tenant: Tenant, account: Account | None = None) -> l
             )
         )
     state = tenant.onboarding or {}
+
+    def page(name: str) -> str:
+        return reverse(name, kwargs={"slug": tenant.slug}, urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+
     pages = {
-        "shop_profile": reverse(
-            "console-settings", kwargs={"slug": tenant.slug}, urlconf=settings.PUBLIC_SCHEMA_URLCONF
-        )
+        "shop_profile": page("console-settings"),
+        "first_product": page("console-product-new"),
+        "payments": page("console-payments"),
+        "miniprogram": page("console-settings") + "#miniprogram",
     }
     items.extend(
         ChecklistItem(key=key, title=str(title), done=bool(state.get(key)), url=pages.get(key))

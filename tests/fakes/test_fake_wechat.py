@@ -4,32 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import requests
 from wechatpy import WeChatClient
-from wechatpy.component import WeChatComponent
+from wechatpy.component import ComponentOAuth, WeChatComponent
 from wechatpy.exceptions import (
     APILimitedException,
     InvalidSignatureException,
     WeChatClientException,
 )
+from wechatpy.oauth import WeChatOAuth
 from wechatpy.session.redisstorage import RedisStorage
 
-from tests.fakes.wechat import FakeWeChat
+from tests.fakes.wechat import FakeWeChat, OAuthPageError
 
 APPID = "wx-own-app"
 SECRET = "own-secret"
 COMPONENT_APPID = "wx-component"
 COMPONENT_SECRET = "component-secret"
 HOSTED_APPID = "wx-hosted-app"
+OA_APPID = "wx-official-account"
+OA_SECRET = "oa-secret"
+HOSTED_OA_APPID = "wx-hosted-official-account"
+SHOP_PAGE = "https://alpha.example.com/pay?order=1"
 
 
 @pytest.fixture
 def wechat() -> Iterator[FakeWeChat]:
     with FakeWeChat() as fake:
         fake.add_miniprogram(APPID, SECRET)
-        fake.add_component(COMPONENT_APPID, COMPONENT_SECRET, authorized=(HOSTED_APPID,))
+        fake.add_official_account(OA_APPID, OA_SECRET, oauth_domains=("alpha.example.com",))
+        fake.add_official_account(HOSTED_OA_APPID)
+        fake.add_component(
+            COMPONENT_APPID, COMPONENT_SECRET, authorized=(HOSTED_APPID, HOSTED_OA_APPID)
+        )
         yield fake
 
 
@@ -422,3 +432,273 @@ def test_latency_within_the_client_timeout_still_answers(wechat: FakeWeChat) -> 
 
     # then
     assert result["openid"] == "openid-1"
+
+
+# --- Official Accounts: web authorization (snsapi_base OAuth)
+
+
+def _oauth(fake: FakeWeChat, secret: str = OA_SECRET, redirect_uri: str = SHOP_PAGE) -> Any:
+    oauth = WeChatOAuth(OA_APPID, secret, redirect_uri, scope="snsapi_base", state="abc123")
+    oauth.API_BASE_URL = f"{fake.base_url}/"
+    return oauth
+
+
+def _back(location: str) -> dict[str, str]:
+    """The query WeChat sent the browser back with."""
+    return dict(parse_qsl(urlsplit(location).query))
+
+
+def test_the_authorize_page_sends_the_browser_back_with_a_code_and_the_state(
+    wechat: FakeWeChat,
+) -> None:
+    # given
+    oauth = _oauth(wechat)
+    # when
+    location = wechat.oauth_authorize(oauth.authorize_url, openid="oa-openid-1")
+    # then
+    assert location.startswith("https://alpha.example.com/pay?order=1&code=")
+    back = _back(location)
+    assert set(back) == {"order", "code", "state"}
+    assert back["state"] == "abc123"
+    assert wechat.requests[0].path == "/connect/oauth2/authorize"
+    assert wechat.requests[0].query == {
+        "appid": OA_APPID,
+        "redirect_uri": SHOP_PAGE,
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": "abc123",
+    }
+
+
+def test_an_own_official_accounts_code_tells_the_openid(wechat: FakeWeChat) -> None:
+    # given
+    oauth = _oauth(wechat)
+    code = _back(wechat.oauth_authorize(oauth.authorize_url, openid="oa-1", unionid="u-1"))["code"]
+    # when
+    result = oauth.fetch_access_token(code)
+    # then: snsapi_base tells no unionid, as WeChat documents
+    assert set(result) == {"access_token", "expires_in", "refresh_token", "openid", "scope"}
+    assert (result["openid"], result["scope"], result["expires_in"]) == (
+        "oa-1",
+        "snsapi_base",
+        7200,
+    )
+    assert wechat.requests[-1].path == "/sns/oauth2/access_token"
+    assert wechat.requests[-1].query == {
+        "appid": OA_APPID,
+        "secret": OA_SECRET,
+        "code": code,
+        "grant_type": "authorization_code",
+    }
+
+
+def test_a_snsapi_userinfo_code_tells_the_unionid(wechat: FakeWeChat) -> None:
+    # given
+    code = wechat.code_for(OA_APPID, "oa-1", unionid="u-1", scope="snsapi_userinfo")
+    # when
+    result = _oauth(wechat).fetch_access_token(code)
+    # then
+    assert (result["openid"], result["unionid"], result["scope"]) == (
+        "oa-1",
+        "u-1",
+        "snsapi_userinfo",
+    )
+
+
+def test_an_official_account_code_is_single_use(wechat: FakeWeChat) -> None:
+    # given
+    oauth = _oauth(wechat)
+    code = wechat.code_for(OA_APPID, "oa-1")
+    oauth.fetch_access_token(code)
+    # when
+    with pytest.raises(WeChatClientException) as raised:
+        oauth.fetch_access_token(code)
+    # then
+    assert (raised.value.errcode, raised.value.errmsg) == (40163, "code been used")
+
+
+def test_apps_of_one_kind_are_refused_by_the_other_kinds_endpoints(wechat: FakeWeChat) -> None:
+    # given
+    miniprogram_code = wechat.code_for(APPID, "openid-1")
+    oa_code = wechat.code_for(OA_APPID, "oa-1")
+    as_official_account = WeChatOAuth(APPID, SECRET, SHOP_PAGE)
+    as_official_account.API_BASE_URL = f"{wechat.base_url}/"
+    as_miniprogram = WeChatClient(OA_APPID, OA_SECRET)
+    as_miniprogram.wxa.API_BASE_URL = f"{wechat.base_url}/"
+    # when
+    with pytest.raises(WeChatClientException) as oauth_of_a_miniprogram:
+        as_official_account.fetch_access_token(miniprogram_code)
+    with pytest.raises(WeChatClientException) as login_of_an_official_account:
+        _login(as_miniprogram, oa_code)
+    with pytest.raises(WeChatClientException) as miniprogram_code_for_the_account:
+        _oauth(wechat).fetch_access_token(miniprogram_code)
+    # then
+    assert oauth_of_a_miniprogram.value.errcode == 40013
+    assert login_of_an_official_account.value.errcode == 40013
+    assert miniprogram_code_for_the_account.value.errcode == 40029
+    assert _oauth(wechat).fetch_access_token(oa_code)["openid"] == "oa-1"
+
+
+def test_a_wrong_official_account_secret_is_refused_and_leaves_the_code_usable(
+    wechat: FakeWeChat,
+) -> None:
+    # given
+    code = wechat.code_for(OA_APPID, "oa-1")
+    # when
+    with pytest.raises(WeChatClientException) as raised:
+        _oauth(wechat, secret="wrong").fetch_access_token(code)
+    # then
+    assert raised.value.errcode == 40125
+    assert _oauth(wechat).fetch_access_token(code)["openid"] == "oa-1"
+
+
+def test_the_component_exchanges_codes_of_an_official_account_authorized_to_it(
+    wechat: FakeWeChat,
+) -> None:
+    # given
+    component = _component(wechat)
+    oauth = component.get_component_oauth(HOSTED_OA_APPID)
+    oauth.API_BASE_URL = f"{wechat.base_url}/"
+    url = oauth.get_authorize_url(SHOP_PAGE, "snsapi_base", "xyz789")
+    # when
+    location = wechat.oauth_authorize(url, openid="hosted-oa-1")
+    result = oauth.fetch_access_token(_back(location)["code"])
+    # then: WeChat names the account in the redirect of a component's authorization
+    back = _back(location)
+    assert (back["state"], back["appid"]) == ("xyz789", HOSTED_OA_APPID)
+    assert wechat.requests[0].query["component_appid"] == COMPONENT_APPID
+    assert result["openid"] == "hosted-oa-1"
+    assert _paths(wechat) == [
+        "/connect/oauth2/authorize",
+        "/cgi-bin/component/api_component_token",
+        "/sns/oauth2/component/access_token",
+    ]
+    assert wechat.requests[2].query == {
+        "appid": HOSTED_OA_APPID,
+        "component_appid": COMPONENT_APPID,
+        "component_access_token": component.access_token,
+        "code": back["code"],
+        "grant_type": "authorization_code",
+    }
+
+
+def test_the_component_cannot_exchange_codes_of_an_account_not_authorized_to_it(
+    wechat: FakeWeChat,
+) -> None:
+    # given
+    component = _component(wechat)
+    wechat.deauthorize(COMPONENT_APPID, HOSTED_OA_APPID)
+    oauth = component.get_component_oauth(HOSTED_OA_APPID)
+    oauth.API_BASE_URL = f"{wechat.base_url}/"
+    code = wechat.code_for(HOSTED_OA_APPID, "hosted-oa-1")
+    # when
+    with pytest.raises(WeChatClientException) as exchange:
+        oauth.fetch_access_token(code)
+    with pytest.raises(OAuthPageError) as page:
+        wechat.oauth_authorize(oauth.get_authorize_url(SHOP_PAGE), openid="hosted-oa-1")
+    # then
+    assert (exchange.value.errcode, page.value.errcode) == (61003, 10015)
+
+
+def test_an_expired_component_token_is_renewed_for_the_oauth_exchange(
+    wechat: FakeWeChat,
+) -> None:
+    # given: wechatpy's own retry (auto_retry) on 42001
+    component = _component(wechat)
+    first_token = component.access_token
+    wechat.expire_component_tokens()
+    oauth = component.get_component_oauth(HOSTED_OA_APPID)
+    oauth.API_BASE_URL = f"{wechat.base_url}/"
+    # when
+    result = oauth.fetch_access_token(wechat.code_for(HOSTED_OA_APPID, "hosted-oa-1"))
+    # then
+    assert result["openid"] == "hosted-oa-1"
+    assert _paths(wechat)[1:] == [
+        "/sns/oauth2/component/access_token",
+        "/cgi-bin/component/api_component_token",
+        "/sns/oauth2/component/access_token",
+    ]
+    assert wechat.requests[1].query["component_access_token"] == first_token
+    assert wechat.requests[3].query["component_access_token"] != first_token
+
+
+def _authorize_url(**changes: str | None) -> str:
+    query = {
+        "appid": OA_APPID,
+        "redirect_uri": SHOP_PAGE,
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": "abc123",
+    }
+    fragment = changes.pop("fragment", "wechat_redirect")
+    for name, value in changes.items():
+        if value is None:
+            query.pop(name)
+        else:
+            query[name] = value
+    pairs = "&".join(f"{name}={quote(value, safe='')}" for name, value in query.items())
+    return f"https://open.weixin.qq.com/connect/oauth2/authorize?{pairs}#{fragment}"
+
+
+@pytest.mark.parametrize(
+    ("changes", "errcode"),
+    [
+        ({"fragment": ""}, -1),
+        ({"appid": None}, 10012),
+        ({"appid": "wx-unknown"}, -1),
+        ({"appid": APPID}, 10016),
+        ({"response_type": "token"}, -1),
+        ({"scope": ""}, 10010),
+        ({"scope": "snsapi_login"}, 10005),
+        ({"state": "signed:value"}, -1),
+        ({"state": "a" * 129}, -1),
+        ({"redirect_uri": None}, 10011),
+        ({"redirect_uri": "https://evil.example.net/pay"}, 10003),
+        ({"component_appid": COMPONENT_APPID}, 10015),
+    ],
+)
+def test_the_authorize_page_refuses_bad_urls_as_wechat_does(
+    wechat: FakeWeChat, changes: dict[str, str | None], errcode: int
+) -> None:
+    # given
+    url = _authorize_url(**changes)
+    # when
+    with pytest.raises(OAuthPageError) as raised:
+        wechat.oauth_authorize(url, openid="oa-1")
+    # then: no code was issued
+    assert raised.value.errcode == errcode
+    assert [request.path for request in wechat.requests] == ["/connect/oauth2/authorize"]
+
+
+def test_fail_next_applies_to_the_oauth_exchange(wechat: FakeWeChat) -> None:
+    # given
+    code = wechat.code_for(OA_APPID, "oa-1")
+    wechat.fail_next(1, http_status=503)
+    wechat.fail_next(1, errcode=-1)
+    oauth = _oauth(wechat)
+    # when
+    with pytest.raises(WeChatClientException) as http_error:
+        oauth.fetch_access_token(code)
+    with pytest.raises(WeChatClientException) as system_error:
+        oauth.fetch_access_token(code)
+    # then: the failed calls did not use the code up
+    assert (http_error.value.errcode, http_error.value.response.status_code) == (None, 503)
+    assert system_error.value.errcode == -1
+    assert oauth.fetch_access_token(code)["openid"] == "oa-1"
+
+
+def test_component_oauth_builds_the_url_wechat_documents() -> None:
+    # given: the parameter order of WeChat's documentation, component_appid last
+    oauth = ComponentOAuth("wx-a", component=_ComponentStub())
+    # when
+    url = oauth.get_authorize_url("https://shop.example.com/p?x=1", "snsapi_base", "s1")
+    # then
+    assert url == (
+        "https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx-a"
+        "&redirect_uri=https%3A%2F%2Fshop.example.com%2Fp%3Fx%3D1&response_type=code"
+        "&scope=snsapi_base&state=s1&component_appid=wx-component#wechat_redirect"
+    )
+
+
+class _ComponentStub:
+    component_appid = COMPONENT_APPID

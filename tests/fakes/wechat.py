@@ -1,4 +1,5 @@
-"""The WeChat API (api.weixin.qq.com) on loopback: mini-program login, own and by component.
+"""The WeChat API (api.weixin.qq.com) on loopback: mini-program login and Official Account web
+authorization (snsapi_base / snsapi_userinfo OAuth), each own and by component.
 
 Endpoints (paths as on the real host):
 
@@ -8,6 +9,16 @@ Endpoints (paths as on the real host):
   ``component_appsecret``, ``component_verify_ticket``) -> ``component_access_token``, 7200 s.
 - ``GET /sns/component/jscode2session?appid&js_code&grant_type=authorization_code
   &component_appid&component_access_token``: login for a mini-program authorized to a component.
+- ``GET /sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code``: an Official
+  Account's web authorization code -> ``access_token``, ``expires_in``, ``refresh_token``,
+  ``openid``, ``scope`` (and ``unionid`` for snsapi_userinfo only, as WeChat documents).
+- ``GET /sns/oauth2/component/access_token?appid&code&grant_type=authorization_code
+  &component_appid&component_access_token``: the same for an account authorized to a component.
+
+The authorize page (open.weixin.qq.com/connect/oauth2/authorize, which WeChat's browser shows) is
+``oauth_authorize(url, openid=…)``: it checks the URL as WeChat does and returns where WeChat
+sends the browser back (``redirect_uri`` with ``code`` and ``state``, and ``appid`` in component
+mode), or raises ``OAuthPageError`` with the code WeChat's error page shows.
 
 Pointing wechatpy 1.8.18 at the fake (``base`` is ``fake.base_url`` or the real
 ``https://api.weixin.qq.com``; each API class has its own base URL)::
@@ -31,8 +42,17 @@ Pointing wechatpy 1.8.18 at the fake (``base`` is ``fake.base_url`` or the real
     # 40001/40014/42001, fetches a new one and retries once. data=None: get() without it raises
     # KeyError. Give each component a storage with its own prefix (wechatpy's keys are bare).
 
+    oauth = WeChatOAuth(appid, secret, "")          # an Official Account the merchant runs
+    oauth.API_BASE_URL = f"{base}/"
+    oauth.fetch_access_token(code)
+    oauth = component.get_component_oauth(appid)    # one authorized to the component
+    oauth.API_BASE_URL = f"{base}/"
+    oauth.fetch_access_token(code)                  # adds component_access_token itself
+
 Errors are WeChat's ``{"errcode", "errmsg"}`` with HTTP 200. Knobs: ``fail_next``, ``latency_s``,
-``code_ttl_s``, ``expire_component_tokens``; ``requests`` records every request received.
+``code_ttl_s``, ``expire_component_tokens``; ``requests`` records every request received (and
+each visit of the authorize page). An app is a mini-program or an Official Account: each
+endpoint refuses the other kind's appid (40013), and a code only works for its own app.
 """
 
 from __future__ import annotations
@@ -50,7 +70,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -67,6 +87,31 @@ ERRMSG = {
     61003: "component is not authorized by this account",
     61006: "component ticket is invalid",
 }
+# What WeChat's authorize page shows for a bad URL.
+OAUTH_PAGE_ERRORS = {
+    -1: "bad request",
+    10003: "redirect_uri域名与后台配置不一致",
+    10005: "此公众号并没有这些scope的权限",
+    10010: "scope不能为空",
+    10011: "redirect_uri不能为空",
+    10012: "appid不能为空",
+    10015: "公众号未授权第三方平台，请检查授权状态",
+    10016: "不支持微信开放平台的Appid，请使用公众号Appid",
+}
+OAUTH_PATH = "/connect/oauth2/authorize"
+OAUTH_SCOPES = ("snsapi_base", "snsapi_userinfo")
+STATE_MAX_BYTES = 128
+MINIPROGRAM = "miniprogram"
+OFFICIAL_ACCOUNT = "official_account"
+
+
+class OAuthPageError(Exception):
+    """The authorize page refused the URL, as WeChat's error page says."""
+
+    def __init__(self, errcode: int, detail: str = "") -> None:
+        self.errcode = errcode
+        message = OAUTH_PAGE_ERRORS.get(errcode, "error")
+        super().__init__(f"{errcode} {message}" + (f": {detail}" if detail else ""))
 
 
 @dataclass(frozen=True)
@@ -95,6 +140,8 @@ class _Code:
     openid: str
     unionid: str | None
     issued_at: float
+    # The web authorization scope of an Official Account's code; None for wx.login() codes.
+    scope: str | None = None
     used: bool = False
 
 
@@ -113,6 +160,9 @@ class FakeWeChat:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._apps: dict[str, str | None] = {}
+        self._kinds: dict[str, str] = {}
+        # appid -> the web authorization domains (网页授权域名) its redirect_uri must be on.
+        self._oauth_domains: dict[str, tuple[str, ...]] = {}
         self._components: dict[str, Component] = {}
         self._codes: dict[str, _Code] = {}
         # token -> (component_appid, expired)
@@ -146,6 +196,20 @@ class FakeWeChat:
         """A mini-program; without a secret only component login works for it."""
         with self._lock:
             self._apps[appid] = secret
+            self._kinds[appid] = MINIPROGRAM
+
+    def add_official_account(
+        self, appid: str, secret: str | None = None, *, oauth_domains: tuple[str, ...] = ()
+    ) -> None:
+        """An Official Account (服务号); without a secret only its component exchanges codes.
+
+        `oauth_domains`: its web authorization domains; the authorize page then refuses a
+        redirect_uri on any other host (10003). Empty: any host (the check is not exercised).
+        """
+        with self._lock:
+            self._apps[appid] = secret
+            self._kinds[appid] = OFFICIAL_ACCOUNT
+            self._oauth_domains[appid] = tuple(domain.lower() for domain in oauth_domains)
 
     def add_component(
         self,
@@ -156,7 +220,8 @@ class FakeWeChat:
         token: str = "fake-component-token",  # noqa: S107 (a test value)
         encoding_aes_key: str | None = None,
     ) -> Component:
-        """A third-party platform; `authorized` mini-programs are registered too."""
+        """A third-party platform; `authorized` apps are registered too (as mini-programs unless
+        added as Official Accounts before)."""
         aes_key = encoding_aes_key or base64.b64encode(os.urandom(32)).decode().rstrip("=")
         component = Component(
             component_appid=component_appid,
@@ -177,18 +242,77 @@ class FakeWeChat:
     def authorize(self, component_appid: str, appid: str) -> None:
         with self._lock:
             self._apps.setdefault(appid, None)
+            self._kinds.setdefault(appid, MINIPROGRAM)
             self._components[component_appid].authorized.add(appid)
 
     def deauthorize(self, component_appid: str, appid: str) -> None:
         with self._lock:
             self._components[component_appid].authorized.discard(appid)
 
-    def code_for(self, appid: str, openid: str, unionid: str | None = None) -> str:
-        """A one-time js_code, as `wx.login()` gives the mini-program."""
+    def code_for(
+        self, appid: str, openid: str, unionid: str | None = None, *, scope: str | None = None
+    ) -> str:
+        """A one-time code: a js_code as `wx.login()` gives the mini-program, or (for an
+        Official Account) the code its authorize page gives, for `scope` (snsapi_base if None)."""
         code = secrets.token_hex(16)
         with self._lock:
-            self._codes[code] = _Code(appid, openid, unionid, time.monotonic())
+            if self._kinds.get(appid) == OFFICIAL_ACCOUNT and scope is None:
+                scope = "snsapi_base"
+            self._codes[code] = _Code(appid, openid, unionid, time.monotonic(), scope)
         return code
+
+    def oauth_authorize(self, url: str, *, openid: str, unionid: str | None = None) -> str:
+        """The WeChat user `openid` opens the authorize page `url`: where WeChat redirects.
+
+        Checked as WeChat does: the path and ``#wechat_redirect``, an Official Account's appid,
+        ``response_type=code``, the scope, ``state`` (a-zA-Z0-9, at most 128 bytes), the
+        redirect_uri's host against the account's web authorization domains, and with
+        ``component_appid`` that the account is authorized to that component. Each visit is
+        recorded in `requests`.
+        """
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        with self._lock:
+            self.requests.append(RecordedRequest("GET", parts.path, query, b""))
+        if parts.path != OAUTH_PATH or parts.fragment != "wechat_redirect":
+            raise OAuthPageError(-1, "not an authorize URL ending in #wechat_redirect")
+        appid = query.get("appid", "")
+        if not appid:
+            raise OAuthPageError(10012)
+        kind = self._kinds.get(appid)
+        if kind is None:
+            raise OAuthPageError(-1, "unknown appid")
+        if kind != OFFICIAL_ACCOUNT:
+            raise OAuthPageError(10016)
+        if query.get("response_type") != "code":
+            raise OAuthPageError(-1, "response_type must be code")
+        scope = query.get("scope", "")
+        if not scope:
+            raise OAuthPageError(10010)
+        if scope not in OAUTH_SCOPES:
+            raise OAuthPageError(10005)
+        state = query.get("state", "")
+        # WeChat documents state as optional, a-zA-Z0-9 and at most 128 bytes.
+        if state and (len(state) > STATE_MAX_BYTES or not (state.isascii() and state.isalnum())):
+            raise OAuthPageError(-1, "state must be a-zA-Z0-9, at most 128 bytes")
+        redirect_uri = query.get("redirect_uri", "")
+        if not redirect_uri:
+            raise OAuthPageError(10011)
+        host = (urlsplit(redirect_uri).hostname or "").lower()
+        domains = self._oauth_domains.get(appid, ())
+        if domains and host not in domains:
+            raise OAuthPageError(10003)
+        component_appid = query.get("component_appid")
+        if component_appid is not None:
+            component = self._components.get(component_appid)
+            if component is None or appid not in component.authorized:
+                raise OAuthPageError(10015)
+        code = self.code_for(appid, openid, unionid, scope=scope)
+        back = {"code": code, "state": state}
+        if component_appid is not None:
+            back["appid"] = appid
+        separator = "&" if "?" in redirect_uri else "?"
+        return f"{redirect_uri}{separator}{urlencode(back)}"
 
     # --- knobs -----------------------------------------------------------------------------
 
@@ -240,9 +364,10 @@ class FakeWeChat:
         with self._lock:
             return self._failures.pop(0) if self._failures else None
 
-    def _use_code(self, appid: str, js_code: str) -> dict[str, Any]:
+    def _take_code(self, appid: str, value: str) -> _Code | dict[str, Any]:
+        """The code, now used up; or WeChat's error for it."""
         with self._lock:
-            code = self._codes.get(js_code)
+            code = self._codes.get(value)
             if code is None or code.appid != appid:
                 return _error(40029)
             if code.used:
@@ -250,6 +375,12 @@ class FakeWeChat:
             if time.monotonic() - code.issued_at > self.code_ttl_s:
                 return _error(40029)
             code.used = True
+        return code
+
+    def _use_code(self, appid: str, js_code: str) -> dict[str, Any]:
+        code = self._take_code(appid, js_code)
+        if isinstance(code, dict):
+            return code
         result: dict[str, Any] = {
             "session_key": base64.b64encode(os.urandom(16)).decode(),
             "openid": code.openid,
@@ -258,11 +389,63 @@ class FakeWeChat:
             result["unionid"] = code.unionid
         return result
 
+    def _oauth_token(self, appid: str, value: str) -> dict[str, Any]:
+        code = self._take_code(appid, value)
+        if isinstance(code, dict):
+            return code
+        scope = code.scope or "snsapi_base"
+        result: dict[str, Any] = {
+            "access_token": secrets.token_urlsafe(48),
+            "expires_in": 7200,
+            "refresh_token": secrets.token_urlsafe(48),
+            "openid": code.openid,
+            "scope": scope,
+        }
+        if scope == "snsapi_userinfo" and code.unionid is not None:
+            result["unionid"] = code.unionid
+        return result
+
+    def oauth2_access_token(self, query: dict[str, str]) -> dict[str, Any]:
+        appid = query.get("appid", "")
+        if query.get("grant_type") != "authorization_code":
+            return _error(40002)
+        if self._kinds.get(appid) != OFFICIAL_ACCOUNT:
+            return _error(40013)
+        secret = self._apps[appid]
+        if secret is None or query.get("secret") != secret:
+            return _error(40125)
+        return self._oauth_token(appid, query.get("code", ""))
+
+    def _component_check(self, query: dict[str, str]) -> dict[str, Any] | None:
+        """WeChat's error for the component, its token and the app; None when they are good."""
+        component_appid = query.get("component_appid", "")
+        if component_appid not in self._components:
+            return _error(40013)
+        issued = self._component_tokens.get(query.get("component_access_token", ""))
+        if issued is None or issued[0] != component_appid:
+            return _error(40001)
+        if issued[1]:
+            return _error(42001)
+        if query.get("grant_type") != "authorization_code":
+            return _error(40002)
+        if query.get("appid", "") not in self._components[component_appid].authorized:
+            return _error(61003)
+        return None
+
+    def component_oauth2_access_token(self, query: dict[str, str]) -> dict[str, Any]:
+        refused = self._component_check(query)
+        if refused is not None:
+            return refused
+        appid = query.get("appid", "")
+        if self._kinds.get(appid) != OFFICIAL_ACCOUNT:
+            return _error(40013)
+        return self._oauth_token(appid, query.get("code", ""))
+
     def jscode2session(self, query: dict[str, str]) -> dict[str, Any]:
         appid = query.get("appid", "")
         if query.get("grant_type") != "authorization_code":
             return _error(40002)
-        if appid not in self._apps:
+        if self._kinds.get(appid) != MINIPROGRAM:
             return _error(40013)
         secret = self._apps[appid]
         if secret is None or query.get("secret") != secret:
@@ -283,19 +466,12 @@ class FakeWeChat:
         return {"component_access_token": token, "expires_in": 7200}
 
     def component_jscode2session(self, query: dict[str, str]) -> dict[str, Any]:
-        component_appid = query.get("component_appid", "")
-        if component_appid not in self._components:
-            return _error(40013)
-        issued = self._component_tokens.get(query.get("component_access_token", ""))
-        if issued is None or issued[0] != component_appid:
-            return _error(40001)
-        if issued[1]:
-            return _error(42001)
-        if query.get("grant_type") != "authorization_code":
-            return _error(40002)
+        refused = self._component_check(query)
+        if refused is not None:
+            return refused
         appid = query.get("appid", "")
-        if appid not in self._components[component_appid].authorized:
-            return _error(61003)
+        if self._kinds.get(appid) != MINIPROGRAM:
+            return _error(40013)
         return self._use_code(appid, query.get("js_code", ""))
 
 
@@ -361,6 +537,10 @@ class _Handler(BaseHTTPRequestHandler):
             result = fake.jscode2session(query)
         elif route == ("GET", "/sns/component/jscode2session"):
             result = fake.component_jscode2session(query)
+        elif route == ("GET", "/sns/oauth2/access_token"):
+            result = fake.oauth2_access_token(query)
+        elif route == ("GET", "/sns/oauth2/component/access_token"):
+            result = fake.component_oauth2_access_token(query)
         elif route == ("POST", "/cgi-bin/component/api_component_token"):
             try:
                 payload = json.loads(body or b"{}")

@@ -10,11 +10,16 @@ from shop.customers.api.views import (
     LogoutApi,
     MeApi,
     PhoneLoginApi,
+    WeChatLoginApi,
 )
+from shop.customers.api.wechat_oauth import WeChatOAuthBindApi, WeChatOAuthUrlApi
 
 urlpatterns = [
     path("auth/login-code", LoginCodeSendApi.as_view(), name="member-login-code"),
     path("auth/phone-login", PhoneLoginApi.as_view(), name="member-phone-login"),
+    path("auth/wechat-login", WeChatLoginApi.as_view(), name="member-wechat-login"),
+    path("auth/wechat-oauth-url", WeChatOAuthUrlApi.as_view(), name="member-wechat-oauth-url"),
+    path("auth/wechat-oauth-bind", WeChatOAuthBindApi.as_view(), name="member-wechat-oauth-bind"),
     path("auth/logout", LogoutApi.as_view(), name="member-logout"),
     path("me", MeApi.as_view(), name="member-me"),
     path("addresses", AddressesApi.as_view(), name="member-addresses"),

@@ -1,4 +1,4 @@
-"""The members' API on the shop host: phone login, logout, profile, addresses."""
+"""The members' API on the shop host: phone and WeChat login, logout, profile, addresses."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from shop.customers.services.addresses import (
 from shop.customers.services.login import member_login_code_send, member_phone_login
 from shop.customers.services.members import member_profile_update
 from shop.customers.services.tokens import member_token_revoke
+from shop.customers.services.wechat_login import member_wechat_login
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -106,6 +107,40 @@ class PhoneLoginApi(APIView):
         values = data.validated_data
         member, token = member_phone_login(
             phone=values["phone"],
+            code=values["code"],
+            policy_version=values.get("policy_version"),
+            channel=values["channel"],
+            device_id=values.get("device_id", ""),
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        body = {"token": token, "member": member_data(member)}
+        return Response(self.OutputSerializer(body).data)
+
+
+class WeChatLoginApi(APIView):
+    authentication_classes: list[type[Any]] = []
+
+    @extend_schema_serializer(component_name="MemberWeChatLoginInput")
+    class InputSerializer(serializers.Serializer[Any]):
+        code = serializers.CharField(max_length=128, help_text="The code of wx.login().")
+        policy_version = serializers.CharField(max_length=32, required=False, allow_null=True)
+        channel = serializers.ChoiceField(choices=Channel.choices)
+        device_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+    @extend_schema_serializer(component_name="MemberWeChatLoginOutput")
+    class OutputSerializer(serializers.Serializer[Any]):
+        token = serializers.CharField()
+        member = MemberOutputSerializer()
+
+    @extend_schema(
+        request=InputSerializer, responses=OutputSerializer, operation_id="member_wechat_login"
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        member, token = member_wechat_login(
             code=values["code"],
             policy_version=values.get("policy_version"),
             channel=values["channel"],

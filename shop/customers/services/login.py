@@ -128,7 +128,8 @@ def _code_check(*, phone_index: str, code: str) -> int:
     return issued.pk
 
 
-def _login_fields_check(*, policy_version: str | None, channel: str) -> None:
+def login_fields_check(*, policy_version: str | None, channel: str) -> None:
+    """The channel and policy version of a login (every login method takes them)."""
     fields: dict[str, list[dict[str, str]]] = {}
     if channel not in Channel.values:
         fields["channel"] = [{"code": "invalid_choice", "message": _("Choose h5 or miniprogram.")}]
@@ -156,7 +157,7 @@ def member_phone_login(
     `policy_version` (the privacy policy the shopper accepted), else `consent_required` and the
     code stays usable for the retry.
     """
-    _login_fields_check(policy_version=policy_version, channel=channel)
+    login_fields_check(policy_version=policy_version, channel=channel)
     normalized = phone_normalize(phone)
     index = phone_index(normalized)
     ip = ip_clean(ip)
@@ -176,20 +177,47 @@ def member_phone_login(
         if created:
             if policy_version is None:  # the member vanished since the check: roll back
                 raise ConsentRequiredError(_("Accept the shop's privacy policy to register."))
-            MemberConsent.objects.create(
+            member_registration_record(
                 member=member, policy_version=policy_version, channel=channel, ip=ip
             )
-            event_record(
-                topic="member.registered", payload={"member_id": member.pk, "channel": channel}
-            )
-        MemberLogin.objects.create(
+        token = member_login_record(
             member=member,
             method=MemberLogin.Method.PHONE_CODE,
-            device_id=device_id[:128],
+            device_id=device_id,
             ip=ip,
-            user_agent=user_agent[:512],
+            user_agent=user_agent,
         )
-        Member.objects.filter(pk=member.pk).update(last_login_at=now)
-        member.last_login_at = now
-        token = member_token_issue(member=member, device_id=device_id)
     return member, token
+
+
+def member_registration_record(
+    *, member: Member, policy_version: str, channel: str, ip: str | None
+) -> None:
+    """A new member's consent to the privacy policy, and its `member.registered` event.
+
+    Runs in the transaction that created the member (the event is recorded in it).
+    """
+    MemberConsent.objects.create(
+        member=member, policy_version=policy_version, channel=channel, ip=ip
+    )
+    event_record(topic="member.registered", payload={"member_id": member.pk, "channel": channel})
+
+
+def member_login_record(
+    *, member: Member, method: str, device_id: str, ip: str | None, user_agent: str
+) -> str:
+    """Record a login (device, address, client), stamp the member, and issue a bearer token.
+
+    Runs in the login's transaction; returns the token's clear key.
+    """
+    now = timezone.now()
+    MemberLogin.objects.create(
+        member=member,
+        method=method,
+        device_id=device_id[:128],
+        ip=ip,
+        user_agent=user_agent[:512],
+    )
+    Member.objects.filter(pk=member.pk).update(last_login_at=now)
+    member.last_login_at = now
+    return member_token_issue(member=member, device_id=device_id)
