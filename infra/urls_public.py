@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/platform/v1/", include(platform_api_v1)),
+    path("webhooks/", include("billing.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(

@@ -36,3 +36,8 @@ class NotificationInvalidError(DomainError):
     code = "notification_invalid"
     status_code = 400
     default_message = "The notification could not be verified."
+
+
+class MismatchNotFoundError(NotFound):
+    code = "reconciliation_mismatch_not_found"
+    default_message = "This reconciliation mismatch does not exist."

@@ -1180,24 +1180,41 @@ class FakeStripe:
     ) -> JsonObj:
         intent_id = params.get("payment_intent")
         charge_id = params.get("charge")
+        created = _created_range(params)
         items = [
             refund
             for refund in self.refunds.values()
             if self._owner[refund["id"]] == account
             and intent_id in (None, refund["payment_intent"])
             and charge_id in (None, refund["charge"])
+            and created(refund)
         ]
         return _page(items, params, "/v1/refunds")
 
     def _list_payment_intents(
         self, params: JsonObj, account: str | None, args: Sequence[str], rh: dict[str, str]
     ) -> JsonObj:
+        created = _created_range(params)
         items = [
             intent
             for intent in self.payment_intents.values()
-            if self._owner[intent["id"]] == account
+            if self._owner[intent["id"]] == account and created(intent)
         ]
         return _page(items, params, "/v1/payment_intents")
+
+    def _list_charges(
+        self, params: JsonObj, account: str | None, args: Sequence[str], rh: dict[str, str]
+    ) -> JsonObj:
+        intent_id = params.get("payment_intent")
+        created = _created_range(params)
+        items = [
+            charge
+            for charge in self.charges.values()
+            if self._owner[charge["id"]] == account
+            and intent_id in (None, charge["payment_intent"])
+            and created(charge)
+        ]
+        return _page(items, params, "/v1/charges")
 
     def _get_charge(
         self, params: JsonObj, account: str | None, args: Sequence[str], rh: dict[str, str]
@@ -1256,6 +1273,29 @@ def _tamper(event: JsonObj) -> JsonObj:
     return altered
 
 
+def _created_range(params: JsonObj) -> Callable[[JsonObj], bool]:
+    """Stripe's `created` list filter: an exact time, or a range of gt / gte / lt / lte."""
+    raw = params.get("created")
+    if raw is None:
+        return lambda obj: True
+    if not isinstance(raw, dict):
+        moment = _int_param(params, "created")
+        return lambda obj: obj["created"] == moment
+    unknown = set(raw) - {"gt", "gte", "lt", "lte"}
+    if unknown:
+        raise StripeApiError(
+            400, f"Received unknown parameter: created[{sorted(unknown)[0]}]", param="created"
+        )
+    bounds = {name: _int_param(raw, name, required=True) or 0 for name in raw}
+    tests: dict[str, Callable[[int, int], bool]] = {
+        "gt": lambda at, bound: at > bound,
+        "gte": lambda at, bound: at >= bound,
+        "lt": lambda at, bound: at < bound,
+        "lte": lambda at, bound: at <= bound,
+    }
+    return lambda obj: all(tests[name](obj["created"], bound) for name, bound in bounds.items())
+
+
 def _page(items: list[JsonObj], params: JsonObj, url: str) -> JsonObj:
     newest_first = list(reversed(items))
     after = params.get("starting_after")
@@ -1311,6 +1351,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], _Route]] = [
     ("POST", re.compile(r"/v1/refunds"), FakeStripe._post_refunds),
     ("GET", re.compile(r"/v1/refunds"), FakeStripe._list_refunds),
     ("GET", re.compile(rf"/v1/refunds/{_ID}"), FakeStripe._get_refund),
+    ("GET", re.compile(r"/v1/charges"), FakeStripe._list_charges),
     ("GET", re.compile(rf"/v1/charges/{_ID}"), FakeStripe._get_charge),
     ("GET", re.compile(r"/v1/events"), FakeStripe._list_events),
     ("GET", re.compile(rf"/v1/events/{_ID}"), FakeStripe._get_event),

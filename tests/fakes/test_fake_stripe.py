@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -390,3 +390,51 @@ def test_wrong_api_key_is_refused(fake: FakeStripe) -> None:
         fake.client(api_key="sk_test_not_ours").v1.accounts.create(params={"type": "express"})
     assert caught.value.http_status == 401
     assert fake.accounts == {}
+
+
+def test_charges_and_refunds_listed_by_creation_time(
+    fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    # given: two paid intents on one account, one of them (and its refund) from yesterday
+    account = fake.create_account()["id"]
+    other = fake.create_account()["id"]
+    on_account: stripe.RequestOptions = {"stripe_account": account}
+    old, new = _intent(client, account, "k-old"), _intent(client, account, "k-new")
+    fake.payment_succeed(old.id)
+    fake.payment_succeed(new.id)
+    fake.payment_succeed(_intent(client, other, "k-other").id)
+    refund = client.v1.refunds.create(
+        params={"payment_intent": old.id, "amount": 100}, options=on_account
+    )
+    now = int(time.time())
+    for store, object_id in (
+        (fake.payment_intents, old.id),
+        (fake.charges, fake.payment_intents[old.id]["latest_charge"]),
+        (fake.refunds, refund.id),
+    ):
+        store[object_id]["created"] = now - 86400
+    # when
+    today = client.v1.charges.list(params={"created": {"gte": now - 3600}}, options=on_account)
+    yesterday = client.v1.charges.list(
+        params={"created": {"gte": now - 90000, "lt": now - 3600}}, options=on_account
+    )
+    of_intent = client.v1.charges.list(params={"payment_intent": old.id}, options=on_account)
+    refunds_today = client.v1.refunds.list(
+        params={"created": {"gte": now - 3600}}, options=on_account
+    )
+    refunds_yesterday = client.v1.refunds.list(
+        params={"created": {"lt": now - 3600}}, options=on_account
+    )
+    intents_today = client.v1.payment_intents.list(
+        params={"created": {"gt": now - 3600}}, options=on_account
+    )
+    # then
+    assert [charge.payment_intent for charge in today.data] == [new.id]
+    assert [charge.payment_intent for charge in yesterday.data] == [old.id]
+    assert [charge.amount for charge in of_intent.data] == [1000]
+    assert refunds_today.data == []
+    assert [item.id for item in refunds_yesterday.data] == [refund.id]
+    assert [intent.id for intent in intents_today.data] == [new.id]
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.charges.list(params=cast(Any, {"created": {"after": now}}), options=on_account)
+    assert caught.value.param == "created"

@@ -47,6 +47,8 @@ METHOD_GATEWAY: dict[str, str] = {
 }
 
 Outcome = Literal["applied", "ignored", "rejected"]
+# Gateway refusals that mean "this shop cannot pay this way" (no account, another currency).
+UNAVAILABLE_CODES = frozenset({"not_configured", "currency_unsupported", "method_invalid"})
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ def payment_start(
             status=Payment.Status.FAILED, updated_at=timezone.now()
         )
         logger.warning("payment %s refused by %s: %s", payment.out_trade_no, gateway_name, error)
+        if error.code in UNAVAILABLE_CODES:
+            raise GatewayUnavailableError() from error
         raise PaymentProviderError() from error
     if started.provider_ref:
         Payment.objects.filter(pk=payment.pk).update(provider_ref=started.provider_ref)

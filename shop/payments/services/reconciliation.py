@@ -69,7 +69,7 @@ def _mismatches(
         )
         if ours is None:
             item.kind = Kind.MISSING_HERE
-        elif ours.status != Payment.Status.SUCCEEDED:
+        elif ours.status != Payment.Status.SUCCEEDED or row.status != "succeeded":
             item.kind, item.our_amount_minor, item.our_status = (
                 Kind.STATUS,
                 ours.amount_minor,
@@ -126,7 +126,7 @@ def _mismatches(
         )
         if refund is None:
             item.kind = Kind.MISSING_HERE
-        elif refund.status != Refund.Status.SUCCEEDED:
+        elif refund.status != Refund.Status.SUCCEEDED or row.status != "succeeded":
             item.kind, item.our_amount_minor, item.our_status = (
                 Kind.STATUS,
                 refund.amount_minor,

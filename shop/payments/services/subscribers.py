@@ -9,6 +9,7 @@ from shop.core.selectors import shop_context
 from shop.payments.gateways import gateway_get
 from shop.payments.gateways.base import GatewayError
 from shop.payments.models import Gateway, Payment, Refund
+from shop.payments.services.payments import payment_apply_state
 from shop.payments.services.refunds import refund_create
 
 logger = logging.getLogger(__name__)
@@ -47,13 +48,22 @@ def cancelled_order_payments_close(event: Any) -> None:
         order_id=event.payload["order_id"], status=Payment.Status.PENDING
     ):
         if payment.gateway in (Gateway.WECHATPAY, Gateway.STRIPE):
+            gateway = gateway_get(payment.gateway)
             try:
-                gateway_get(payment.gateway).payment_close(
-                    tenant_id=tenant_id, out_trade_no=payment.out_trade_no
+                gateway.payment_close(tenant_id=tenant_id, out_trade_no=payment.out_trade_no)
+            except GatewayError as error:
+                if error.code != "already_paid":
+                    logger.warning("closing payment %s failed", payment.out_trade_no, exc_info=True)
+                    raise
+                # Paid before the close arrived: apply it now (refunded, the order is cancelled)
+                # rather than wait for a notification that may be lost.
+                payment_apply_state(
+                    state=gateway.payment_query(
+                        tenant_id=tenant_id, out_trade_no=payment.out_trade_no
+                    ),
+                    source="close",
                 )
-            except GatewayError:
-                logger.warning("closing payment %s failed", payment.out_trade_no, exc_info=True)
-                raise
+                continue
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
             status=Payment.Status.CLOSED
         )

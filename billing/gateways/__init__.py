@@ -1,0 +1,1 @@
+"""Adapters of the control plane to the outside world (dataclass in, dataclass out)."""
