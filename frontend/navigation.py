@@ -24,26 +24,8 @@ class ConsoleSection:
 
 CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
     ConsoleSection("dashboard", _("Dashboard"), "◉", "console-dashboard"),
-    ConsoleSection(
-        "products",
-        _("Products"),
-        "▦",
-        "console-products",
-        _(
-            "Your catalog will live here: products with options and SKUs, images, prices and "
-            "stock, sorted into categories."
-        ),
-    ),
-    ConsoleSection(
-        "orders",
-        _("Orders"),
-        "▤",
-        "console-orders",
-        _(
-            "Orders from your storefront and mini-program will be listed here, with payments, "
-            "shipping, pickup and refunds."
-        ),
-    ),
+    ConsoleSection("products", _("Products"), "▦", "console-products"),
+    ConsoleSection("orders", _("Orders"), "▤", "console-orders"),
     ConsoleSection(
         "members",
         _("Members"),

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from frontend import views
+from frontend import (
+    console_catalog,
+    console_miniprogram,
+    console_official_account,
+    console_orders,
+    console_payments,
+    console_reconciliation,
+    console_shipping,
+    views,
+)
 from frontend.navigation import CONSOLE_SECTIONS
 
 urlpatterns = [
@@ -47,6 +56,42 @@ urlpatterns = [
         name="console-staff-remove",
     ),
     path(
+        "console/<slug:slug>/settings/miniprogram/",
+        console_miniprogram.console_miniprogram_save,
+        name="console-miniprogram-save",
+    ),
+    path(
+        "console/<slug:slug>/settings/official-account/",
+        console_official_account.console_official_account_save,
+        name="console-official-account-save",
+    ),
+    # Payment settings (frontend.console_payments): Stripe Connect, WeChat Pay sub-merchant.
+    path(
+        "console/<slug:slug>/settings/payments/",
+        console_payments.payments_settings,
+        name="console-payments",
+    ),
+    path(
+        "console/<slug:slug>/settings/payments/stripe/connect/",
+        console_payments.stripe_connect,
+        name="console-payments-stripe-connect",
+    ),
+    path(
+        "console/<slug:slug>/settings/payments/stripe/refresh/",
+        console_payments.stripe_refresh,
+        name="console-payments-stripe-refresh",
+    ),
+    path(
+        "console/<slug:slug>/settings/payments/stripe/return/",
+        console_payments.stripe_return,
+        name="console-payments-stripe-return",
+    ),
+    path(
+        "console/<slug:slug>/settings/payments/wechatpay/",
+        console_payments.wechatpay_save,
+        name="console-payments-wechatpay",
+    ),
+    path(
         "console/<slug:slug>/settings/domains/",
         views.console_domain_add,
         name="console-domain-add",
@@ -60,6 +105,193 @@ urlpatterns = [
         "console/<slug:slug>/settings/domains/<int:domain_id>/remove/",
         views.console_domain_remove,
         name="console-domain-remove",
+    ),
+    # The catalog (products section).
+    path("console/<slug:slug>/products/", console_catalog.product_list, name="console-products"),
+    path(
+        "console/<slug:slug>/products/shelf/",
+        console_catalog.products_shelf,
+        name="console-products-shelf",
+    ),
+    path(
+        "console/<slug:slug>/products/new/", console_catalog.product_new, name="console-product-new"
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/",
+        console_catalog.product_edit,
+        name="console-product",
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/options/",
+        console_catalog.product_options,
+        name="console-product-options",
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/skus/",
+        console_catalog.product_skus,
+        name="console-product-skus",
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/images/",
+        console_catalog.product_images_add,
+        name="console-product-images",
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/images/order/",
+        console_catalog.product_images_order,
+        name="console-product-images-order",
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/images/<int:image_id>/delete/",
+        console_catalog.product_image_remove,
+        name="console-product-image-delete",
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/shelf/",
+        console_catalog.product_shelf,
+        name="console-product-shelf",
+    ),
+    path(
+        "console/<slug:slug>/products/<int:product_id>/delete/",
+        console_catalog.product_remove,
+        name="console-product-delete",
+    ),
+    path(
+        "console/<slug:slug>/products/categories/",
+        console_catalog.categories,
+        name="console-categories",
+    ),
+    path(
+        "console/<slug:slug>/products/categories/new/",
+        console_catalog.category_add,
+        name="console-category-add",
+    ),
+    path(
+        "console/<slug:slug>/products/categories/order/",
+        console_catalog.categories_order,
+        name="console-categories-order",
+    ),
+    path(
+        "console/<slug:slug>/products/categories/<int:category_id>/rename/",
+        console_catalog.category_rename,
+        name="console-category-rename",
+    ),
+    path(
+        "console/<slug:slug>/products/categories/<int:category_id>/move/",
+        console_catalog.category_relocate,
+        name="console-category-move",
+    ),
+    path(
+        "console/<slug:slug>/products/categories/<int:category_id>/delete/",
+        console_catalog.category_remove,
+        name="console-category-delete",
+    ),
+    path(
+        "console/<slug:slug>/products/import/",
+        console_catalog.catalog_import,
+        name="console-catalog-import",
+    ),
+    path(
+        "console/<slug:slug>/products/export/",
+        console_catalog.catalog_export,
+        name="console-catalog-export",
+    ),
+    # Orders: the list, an order's page and actions, after-sales, shipping, reconciliation.
+    path("console/<slug:slug>/orders/", console_orders.order_list, name="console-orders"),
+    path(
+        "console/<slug:slug>/orders/<int:order_id>/",
+        console_orders.order_detail,
+        name="console-order",
+    ),
+    path(
+        "console/<slug:slug>/orders/<int:order_id>/ship/",
+        console_orders.order_ship_view,
+        name="console-order-ship",
+    ),
+    path(
+        "console/<slug:slug>/orders/<int:order_id>/cancel/",
+        console_orders.order_cancel_view,
+        name="console-order-cancel",
+    ),
+    path(
+        "console/<slug:slug>/orders/<int:order_id>/refund/",
+        console_orders.order_refund_view,
+        name="console-order-refund",
+    ),
+    path(
+        "console/<slug:slug>/orders/<int:order_id>/note/",
+        console_orders.order_note_view,
+        name="console-order-note",
+    ),
+    path(
+        "console/<slug:slug>/orders/<int:order_id>/payments/<int:payment_id>/confirm/",
+        console_orders.order_payment_confirm,
+        name="console-order-payment-confirm",
+    ),
+    path(
+        "console/<slug:slug>/orders/after-sales/",
+        console_orders.after_sale_list,
+        name="console-after-sales",
+    ),
+    path(
+        "console/<slug:slug>/orders/after-sales/<int:after_sale_id>/approve/",
+        console_orders.after_sale_approve_view,
+        name="console-after-sale-approve",
+    ),
+    path(
+        "console/<slug:slug>/orders/after-sales/<int:after_sale_id>/reject/",
+        console_orders.after_sale_reject_view,
+        name="console-after-sale-reject",
+    ),
+    path(
+        "console/<slug:slug>/orders/after-sales/<int:after_sale_id>/receive/",
+        console_orders.after_sale_receive_view,
+        name="console-after-sale-receive",
+    ),
+    path(
+        "console/<slug:slug>/orders/shipping/",
+        console_shipping.shipping_list,
+        name="console-shipping",
+    ),
+    path(
+        "console/<slug:slug>/orders/shipping/new/",
+        console_shipping.shipping_new,
+        name="console-shipping-new",
+    ),
+    path(
+        "console/<slug:slug>/orders/shipping/<int:template_id>/",
+        console_shipping.shipping_edit,
+        name="console-shipping-edit",
+    ),
+    path(
+        "console/<slug:slug>/orders/shipping/<int:template_id>/delete/",
+        console_shipping.shipping_delete,
+        name="console-shipping-delete",
+    ),
+    path(
+        "console/<slug:slug>/orders/shipping/<int:template_id>/default/",
+        console_shipping.shipping_default,
+        name="console-shipping-default",
+    ),
+    path(
+        "console/<slug:slug>/orders/shipping/<int:template_id>/products/",
+        console_shipping.shipping_products,
+        name="console-shipping-products",
+    ),
+    path(
+        "console/<slug:slug>/orders/reconciliation/",
+        console_reconciliation.reconciliation,
+        name="console-reconciliation",
+    ),
+    path(
+        "console/<slug:slug>/orders/reconciliation/run/",
+        console_reconciliation.reconciliation_run,
+        name="console-reconciliation-run",
+    ),
+    path(
+        "console/<slug:slug>/orders/reconciliation/mismatches/<int:mismatch_id>/resolve/",
+        console_reconciliation.mismatch_resolve_view,
+        name="console-mismatch-resolve",
     ),
     # Sections that later issues fill in; each keeps its URL name when its real view lands.
     *(

@@ -23,6 +23,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from frontend.console_miniprogram import MiniProgramForm, miniprogram_settings_context
+from frontend.console_official_account import (
+    OfficialAccountForm,
+    official_account_settings_context,
+)
 from frontend.forms import (
     SHOP_LANGUAGE_NAMES,
     DomainForm,
@@ -439,6 +444,8 @@ def _settings_page(
     profile_form: ShopProfileForm | None = None,
     domain_form: DomainForm | None = None,
     staff_form: StaffAddForm | None = None,
+    miniprogram_form: MiniProgramForm | None = None,
+    official_account_form: OfficialAccountForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     context = _console_context(request, "settings")
@@ -465,6 +472,8 @@ def _settings_page(
             {"domain": domain, "record": verification_record(domain)}
             for domain in domain_list_for_tenant(tenant=tenant)
         ],
+        **miniprogram_settings_context(tenant=tenant, form=miniprogram_form),
+        **official_account_settings_context(tenant=tenant, form=official_account_form),
     )
     return render(request, "frontend/console_settings.html", context, status=status)
 

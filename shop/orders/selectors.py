@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from shop.catalog.selectors.skus import SaleSku, skus_for_sale
+from shop.core.selectors import shop_context
 from shop.customers.models import Member
 from shop.orders.errors import AfterSaleNotFoundError, OrderNotFoundError
-from shop.orders.models import AfterSale, CartItem, Order, OrderStatus
+from shop.orders.models import (
+    AfterSale,
+    AfterSaleLine,
+    CartItem,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderTransition,
+)
 
 
 def cart_items(*, member: Member) -> list[tuple[CartItem, SaleSku | None]]:
@@ -45,7 +55,9 @@ def orders_for_console(
     created_from: date | None = None,
     created_to: date | None = None,
 ) -> QuerySet[Order]:
-    """Orders for the merchant's list: by status, number or recipient, creation dates."""
+    """Orders for the merchant's list, newest first, lines prefetched (one query per page):
+    by status, by number (its start), recipient or tracking number, by creation day (from and
+    to, both included, in the shop's time zone)."""
     orders = Order.objects.all()
     if status:
         orders = orders.filter(status=status)
@@ -54,11 +66,13 @@ def orders_for_console(
         orders = orders.filter(
             Q(number__startswith=query) | Q(recipient_name=query) | Q(tracking_number=query)
         )
+    zone = shop_context().time_zone
     if created_from:
-        orders = orders.filter(created_at__date__gte=created_from)
+        orders = orders.filter(created_at__gte=datetime.combine(created_from, time.min, zone))
     if created_to:
-        orders = orders.filter(created_at__date__lte=created_to)
-    return orders.order_by("-created_at", "-id")
+        next_day = datetime.combine(created_to + timedelta(days=1), time.min, zone)
+        orders = orders.filter(created_at__lt=next_day)
+    return orders.prefetch_related("lines").order_by("-created_at", "-id")
 
 
 def order_get(*, order_id: int) -> Order:
@@ -69,8 +83,7 @@ def order_get(*, order_id: int) -> Order:
 
 
 def order_status_counts() -> dict[str, int]:
-    from django.db.models import Count
-
+    """How many orders are in each status (every status, 0 included); one query."""
     counts = dict(Order.objects.values_list("status").annotate(n=Count("id")).order_by())
     return {status: counts.get(status, 0) for status in OrderStatus.values}
 
@@ -79,3 +92,84 @@ def after_sales_open() -> QuerySet[AfterSale]:
     return AfterSale.objects.filter(
         status__in=[AfterSale.Status.REQUESTED, AfterSale.Status.RETURN_SHIPPED]
     ).select_related("order")
+
+
+# Open after-sale requests: their units are neither refundable again nor shippable meanwhile.
+AFTER_SALE_OPEN = (
+    AfterSale.Status.REQUESTED,
+    AfterSale.Status.AWAITING_RETURN,
+    AfterSale.Status.RETURN_SHIPPED,
+    AfterSale.Status.REFUNDING,
+)
+
+
+def order_console_get(*, order_id: int) -> Order:
+    """One order for the merchant's page with its lines, its status changes and its after-sale
+    requests (with their lines) prefetched; OrderNotFoundError when there is none."""
+    order = (
+        Order.objects.filter(pk=order_id)
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("id")),
+            Prefetch("transitions", queryset=OrderTransition.objects.order_by("id")),
+            Prefetch(
+                "after_sales",
+                queryset=AfterSale.objects.order_by("-created_at", "-id").prefetch_related(
+                    Prefetch(
+                        "lines",
+                        queryset=AfterSaleLine.objects.select_related("order_line").order_by("id"),
+                    )
+                ),
+            ),
+        )
+        .first()
+    )
+    if order is None:
+        raise OrderNotFoundError()
+    return order
+
+
+def order_lines_refundable(*, order: Order) -> dict[int, int]:
+    """Units of each line that may still be refunded: bought, less refunded, less those of open
+    after-sale requests (by line id); one query. Lines must be prefetched or are read."""
+    pending = dict(
+        AfterSaleLine.objects.filter(
+            after_sale__order=order, after_sale__status__in=AFTER_SALE_OPEN
+        )
+        .values("order_line_id")
+        .annotate(quantity=Sum("quantity"))
+        .values_list("order_line_id", "quantity")
+    )
+    return {
+        line.pk: max(line.quantity - line.refunded_quantity - pending.get(line.pk, 0), 0)
+        for line in order.lines.all()
+    }
+
+
+def after_sales_for_console(*, statuses: Sequence[str]) -> QuerySet[AfterSale]:
+    """After-sale requests in `statuses`, oldest first (first come, first served), with their
+    order and their lines prefetched: two queries a page."""
+    return (
+        AfterSale.objects.filter(status__in=list(statuses))
+        .select_related("order")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=AfterSaleLine.objects.select_related("order_line").order_by("id"),
+            )
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def after_sale_counts() -> dict[str, int]:
+    """How many after-sale requests are in each status (every status, 0 included); one query."""
+    counts = dict(AfterSale.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return {status: counts.get(status, 0) for status in AfterSale.Status.values}
+
+
+def after_sale_get(*, after_sale_id: int) -> AfterSale:
+    """One after-sale request; AfterSaleNotFoundError when there is none."""
+    after_sale = AfterSale.objects.filter(pk=after_sale_id).first()
+    if after_sale is None:
+        raise AfterSaleNotFoundError()
+    return after_sale

@@ -21,7 +21,7 @@ def api(shop: Any) -> Client:
     return Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR="203.0.113.7")
 
 
-def _post(api: Client, path: str, body: Any, headers: dict[str, str], **extra: Any) -> Any:
+def _post(api: Client, path: str, body: Any, headers: dict[str, Any], **extra: Any) -> Any:
     return api.post(path, body, content_type="application/json", **headers, **extra)
 
 
@@ -210,3 +210,55 @@ def test_refund_only_after_sale_refunds_through_the_sandbox_and_restocks(api: Cl
     assert (order.refunded_minor, order.status) == (1000, OrderStatus.PAID)
     assert sku.stock == 8
     assert Payment.objects.get(order=order, paid_order=True).refunded_minor == 1000
+
+
+def test_the_sandbox_is_refused_where_it_is_off(api: Client) -> None:
+    # given: settings as in production (no sandbox)
+    from django.test import override_settings
+
+    member = member_make()
+    headers = member_token(member)
+    address = address_make(member)
+    sku = sku_of(product_make())
+    number = _post(
+        api,
+        "/api/v1/checkout",
+        {"items": [{"sku_id": sku.pk, "quantity": 1}], "address_id": address.pk},
+        headers,
+    ).json()["number"]
+    # when
+    with override_settings(SANDBOX_PAYMENTS=False):
+        response = _post(api, f"/api/v1/orders/{number}/pay", {"method": "sandbox"}, headers)
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "payment_method_unavailable"
+    assert not Payment.objects.filter(order__number=number).exists()
+
+
+def test_a_repeated_after_sale_request_with_its_key_is_made_once(api: Client) -> None:
+    # given: a paid order of 2 units
+    member = member_make()
+    headers = member_token(member)
+    address = address_make(member)
+    sku = sku_of(product_make(stock=5))
+    number = _post(
+        api,
+        "/api/v1/checkout",
+        {"items": [{"sku_id": sku.pk, "quantity": 2}], "address_id": address.pk},
+        headers,
+    ).json()["number"]
+    pay = _post(api, f"/api/v1/orders/{number}/pay", {"method": "sandbox"}, headers).json()
+    _post(api, pay["client_params"]["confirm_path"], {}, headers)
+    line_id = Order.objects.get(number=number).lines.get().pk
+    body = {"kind": "refund_only", "reason": "Late", "items": [{"line_id": line_id, "quantity": 1}]}
+    # when
+    first = _post(
+        api, f"/api/v1/orders/{number}/after-sales", body, headers, HTTP_IDEMPOTENCY_KEY="a"
+    )
+    again = _post(
+        api, f"/api/v1/orders/{number}/after-sales", body, headers, HTTP_IDEMPOTENCY_KEY="a"
+    )
+    # then
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json() == again.json()
+    assert AfterSale.objects.filter(order__number=number).count() == 1

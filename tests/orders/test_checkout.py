@@ -10,19 +10,20 @@ from shop.events.models import OutboxEvent
 from shop.orders.errors import RegionNotDeliveredError, SkuNotForSaleError, SoldOutError
 from shop.orders.models import Order, OrderStatus, OrderTransition
 from shop.orders.services.checkout import CheckoutItem, order_checkout
+from tenants.models import Tenant
 from tests.support.commerce import address_make, member_make, product_make, sku_of
 
 pytestmark = pytest.mark.django_db
 
 
-def test_checkout_creates_a_pending_order_with_snapshots_and_reserves_stock(shop):
+def test_checkout_creates_a_pending_order_with_snapshots_and_reserves_stock(shop: Tenant) -> None:
     # given
     member = member_make()
     address = address_make(member)
     product = product_make(
         title="乌龙茶", price_minor=1250, stock=5, options=[OptionSpec("罐", ["大", "小"])]
     )
-    big = Sku.objects.filter(product=product).order_by("id").first()
+    big = Sku.objects.filter(product=product).order_by("id")[0]
     # when
     order = order_checkout(
         member=member,
@@ -57,7 +58,7 @@ def test_checkout_creates_a_pending_order_with_snapshots_and_reserves_stock(shop
     assert line.title == "乌龙茶"
 
 
-def test_checkout_of_more_than_the_stock_is_sold_out_and_changes_nothing(shop):
+def test_checkout_of_more_than_the_stock_is_sold_out_and_changes_nothing(shop: Tenant) -> None:
     # given
     member = member_make()
     address = address_make(member)
@@ -82,7 +83,7 @@ def test_checkout_of_more_than_the_stock_is_sold_out_and_changes_nothing(shop):
     assert Order.objects.count() == orders_before
 
 
-def test_checkout_of_an_off_shelf_product_is_refused(shop):
+def test_checkout_of_an_off_shelf_product_is_refused(shop: Tenant) -> None:
     # given
     member = member_make()
     address = address_make(member)
@@ -98,7 +99,7 @@ def test_checkout_of_an_off_shelf_product_is_refused(shop):
         )
 
 
-def test_shipping_by_weight_with_a_region_rule_and_free_threshold(shop):
+def test_shipping_by_weight_with_a_region_rule_and_free_threshold(shop: Tenant) -> None:
     # given: 1 kg for 10.00, each further 500 g 3.00; 新疆 20.00 + 8.00; free from 300.00
     template = ShippingTemplate.objects.create(
         name="By weight",
@@ -133,7 +134,7 @@ def test_shipping_by_weight_with_a_region_rule_and_free_threshold(shop):
     assert near_order.total_minor == 15000 + 1900
 
 
-def test_excluded_region_is_refused(shop):
+def test_excluded_region_is_refused(shop: Tenant) -> None:
     # given
     template = ShippingTemplate.objects.create(name="Mainland", excluded_regions=["西藏自治区"])
     product = product_make()

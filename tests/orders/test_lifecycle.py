@@ -20,6 +20,7 @@ from shop.orders.services.orders import (
 )
 from shop.payments.models import Payment, Refund
 from shop.payments.services.payments import payment_sandbox_confirm, payment_start
+from tenants.models import Tenant
 from tests.support.commerce import order_make, product_make, sku_of
 
 pytestmark = pytest.mark.django_db
@@ -27,14 +28,14 @@ pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _pay(order):  # type: ignore[no-untyped-def]
+def _pay(order: Order) -> Payment:
     started = payment_start(order=order, method="sandbox", notify_url="http://alpha.localhost/")
     payment_sandbox_confirm(order=order, out_trade_no=started.payment.out_trade_no)
     order.refresh_from_db()
     return started.payment
 
 
-def test_unpaid_orders_are_cancelled_after_the_timeout_and_restocked(shop):
+def test_unpaid_orders_are_cancelled_after_the_timeout_and_restocked(shop: Tenant) -> None:
     # given: one order past its deadline, one not
     sku = sku_of(product_make(stock=10))
     late = order_make(items=[(sku, 3)])
@@ -55,7 +56,7 @@ def test_unpaid_orders_are_cancelled_after_the_timeout_and_restocked(shop):
     )
 
 
-def test_the_merchant_timeout_sets_the_deadline(shop):
+def test_the_merchant_timeout_sets_the_deadline(shop: Tenant) -> None:
     # given
     ShopProfile.objects.update(unpaid_order_timeout_minutes=5)
     # when
@@ -65,7 +66,7 @@ def test_the_merchant_timeout_sets_the_deadline(shop):
     assert order.pay_deadline - order.created_at > timedelta(minutes=4, seconds=59)
 
 
-def test_a_payment_after_cancellation_is_refunded_never_kept(shop):
+def test_a_payment_after_cancellation_is_refunded_never_kept(shop: Tenant) -> None:
     # given: a payment started, then the order cancelled by the timeout
     order = order_make(price_minor=2500)
     started = payment_start(order=order, method="sandbox", notify_url="http://alpha.localhost/")
@@ -87,7 +88,7 @@ def test_a_payment_after_cancellation_is_refunded_never_kept(shop):
     )
 
 
-def test_a_second_successful_attempt_is_refunded_as_a_duplicate(shop):
+def test_a_second_successful_attempt_is_refunded_as_a_duplicate(shop: Tenant) -> None:
     # given: two attempts open on one order
     order = order_make(price_minor=900)
     first = payment_start(order=order, method="sandbox", notify_url="http://x/").payment
@@ -103,7 +104,7 @@ def test_a_second_successful_attempt_is_refunded_as_a_duplicate(shop):
     assert not Refund.objects.filter(payment=first).exists()
 
 
-def test_ship_receive_and_complete_on_the_shops_days(shop):
+def test_ship_receive_and_complete_on_the_shops_days(shop: Tenant) -> None:
     # given: a paid order, 10 days to receive, 7 days of after-sale
     order = order_make()
     _pay(order)
@@ -135,7 +136,7 @@ def test_ship_receive_and_complete_on_the_shops_days(shop):
     } <= topics
 
 
-def test_an_open_after_sale_holds_completion(shop):
+def test_an_open_after_sale_holds_completion(shop: Tenant) -> None:
     # given: a received order with an open request
     order = order_make()
     _pay(order)
@@ -150,13 +151,14 @@ def test_an_open_after_sale_holds_completion(shop):
         actor="member:1",
     )
     # when
+    assert order.complete_at is not None
     orders_progress(now=order.complete_at + timedelta(days=30))
     # then
     order.refresh_from_db()
     assert order.status == OrderStatus.RECEIVED
 
 
-def test_shipping_an_unpaid_order_is_refused(shop):
+def test_shipping_an_unpaid_order_is_refused(shop: Tenant) -> None:
     # given
     order = order_make()
     # when / then
@@ -166,7 +168,7 @@ def test_shipping_an_unpaid_order_is_refused(shop):
     assert (order.status, order.tracking_number) == (OrderStatus.PENDING_PAYMENT, "")
 
 
-def test_refunding_everything_before_shipping_closes_the_order_with_shipping(shop):
+def test_refunding_everything_before_shipping_closes_the_order_with_shipping(shop: Tenant) -> None:
     # given: a paid order of 2 units with shipping
     from shop.catalog.models import ShippingTemplate
     from shop.events.services import event_deliver
@@ -200,7 +202,7 @@ def test_refunding_everything_before_shipping_closes_the_order_with_shipping(sho
     assert sku.stock == 5
 
 
-def test_after_sale_cannot_ask_more_than_is_left(shop):
+def test_after_sale_cannot_ask_more_than_is_left(shop: Tenant) -> None:
     # given
     order = order_make(quantity=2)
     _pay(order)

@@ -10,7 +10,7 @@ from django.db import connections
 
 from infra.db import tenant_schema
 from shop.catalog.models import Sku
-from shop.customers.models import Address
+from shop.customers.models import Address, Member
 from shop.orders.errors import SoldOutError
 from shop.orders.models import Order
 from shop.orders.services.checkout import CheckoutItem, order_checkout
@@ -78,4 +78,21 @@ def test_processes_buying_the_last_units_never_oversell(shops: dict[str, Tenant]
                 Order.objects.filter(lines__sku_id=sku_id).count(),
             )
 
-    assert committed(state) == (0, STOCK)
+    try:
+        assert committed(state) == (0, STOCK)
+    finally:
+        committed(lambda: _forget(alpha, sku_id, address_ids))
+
+
+def _forget(tenant: Tenant, sku_id: int, address_ids: list[int]) -> None:
+    """Delete what the test committed in the shared shop (other tests count members)."""
+    with tenant_schema(tenant):
+        member_ids = list(
+            Address.objects.filter(pk__in=address_ids).values_list("member_id", flat=True)
+        )
+        Order.objects.filter(member_id__in=member_ids).delete()
+        Member.objects.filter(pk__in=member_ids).delete()
+        sku = Sku.objects.get(pk=sku_id)
+        product = sku.product
+        sku.delete()
+        product.delete()

@@ -482,6 +482,7 @@ class AfterSaleCreateApi(MemberApi):
     @extend_schema(
         request=InputSerializer,
         responses={201: AfterSaleSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
         operation_id="after_sale_create",
     )
     def post(self, request: Request, number: str) -> Response:
@@ -490,14 +491,25 @@ class AfterSaleCreateApi(MemberApi):
         values = data.validated_data
         member = request_member(request)
         order = member_order_get(member=member, number=number)
-        after_sale = after_sale_request(
-            order=order,
-            kind=values["kind"],
-            reason=values["reason"],
-            items=[AfterSaleItem(**item) for item in values["items"]],
-            actor=f"member:{member.pk}",
+
+        def run() -> tuple[int, Any]:
+            after_sale = after_sale_request(
+                order=order,
+                kind=values["kind"],
+                reason=values["reason"],
+                items=[AfterSaleItem(**item) for item in values["items"]],
+                actor=f"member:{member.pk}",
+            )
+            return status.HTTP_201_CREATED, after_sale_data(after_sale)
+
+        code, body = idempotent(
+            scope="after_sale",
+            owner=f"member:{member.pk}",
+            key=request.headers.get("Idempotency-Key"),
+            request={"order": number, **values},
+            run=run,
         )
-        return Response(after_sale_data(after_sale), status=status.HTTP_201_CREATED)
+        return Response(body, status=code)
 
 
 class AfterSaleWithdrawApi(MemberApi):
