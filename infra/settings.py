@@ -244,6 +244,8 @@ DNS_TIMEOUT_S = env.float("DNS_TIMEOUT_S", default=3.0)
 # our Open Platform third-party platform ("component"), which logs in members of the
 # mini-programs authorized to it. Empty component settings: only merchants' own apps log in.
 WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com")
+# The host of web authorization (Official Accounts' snsapi_base OAuth), which browsers visit.
+WECHAT_OPEN_BASE_URL = env.str("WECHAT_OPEN_BASE_URL", default="https://open.weixin.qq.com")
 WECHAT_COMPONENT_APPID = env.str("WECHAT_COMPONENT_APPID", default="")
 WECHAT_COMPONENT_SECRET = env.str("WECHAT_COMPONENT_SECRET", default="")
 WECHAT_COMPONENT_TOKEN = env.str("WECHAT_COMPONENT_TOKEN", default="")

@@ -49,20 +49,28 @@ def shops(django_db_setup: Any, django_db_blocker: Any) -> dict[str, Tenant]:
 def _session_shops_survive_flush(
     request: pytest.FixtureRequest, django_db_blocker: Any
 ) -> Iterator[None]:
-    yield
     marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction") or not _session_rows["tenants"]:
-        return
-    with django_db_blocker.unblock():
-        schema_connection().set_schema_to_public()
-        present = set(Tenant.objects.values_list("pk", flat=True))
-        Tenant.objects.bulk_create(
-            [tenant for tenant in _session_rows["tenants"] if tenant.pk not in present]
-        )
-        present = set(Domain.objects.values_list("pk", flat=True))
-        Domain.objects.bulk_create(
-            [domain for domain in _session_rows["domains"] if domain.pk not in present]
-        )
+    transactional = marker is not None and bool(marker.kwargs.get("transaction"))
+
+    def restore() -> None:
+        if not transactional or not _session_rows["tenants"]:
+            return
+        with django_db_blocker.unblock():
+            schema_connection().set_schema_to_public()
+            present = set(Tenant.objects.values_list("pk", flat=True))
+            Tenant.objects.bulk_create(
+                [tenant for tenant in _session_rows["tenants"] if tenant.pk not in present]
+            )
+            present = set(Domain.objects.values_list("pk", flat=True))
+            Domain.objects.bulk_create(
+                [domain for domain in _session_rows["domains"] if domain.pk not in present]
+            )
+
+    # Also before: pytest-django's flush runs after this fixture's teardown, so a transactional
+    # test that follows another one finds the rows gone.
+    restore()
+    yield
+    restore()
 
 
 @pytest.fixture

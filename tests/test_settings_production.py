@@ -87,3 +87,21 @@ def test_production_refuses_to_start_without_a_database_url() -> None:
     )
     assert result.returncode != 0
     assert "DATABASE_URL must be set when ENVIRONMENT=production" in result.stderr
+
+
+def test_production_never_offers_the_sandbox_gateway_even_when_asked() -> None:
+    # when: production settings, with SANDBOX_PAYMENTS set on
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SANDBOX_PAYMENTS)",
+        env={
+            "ENVIRONMENT": "production",
+            "PLATFORM_DOMAIN": "shops.example.com",
+            "SANDBOX_PAYMENTS": "true",
+            **SECRETS,
+        },
+    )
+    # then
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"

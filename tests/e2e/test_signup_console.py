@@ -84,9 +84,33 @@ def test_signup_lands_on_the_console_and_the_owner_logs_in_again(
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
     # when: a section still to come is opened
-    page.click("#sidenav a:has-text('Products')")
+    page.click("#sidenav a:has-text('Members')")
     # then
     expect(page.locator("#empty-title")).to_have_text("Nothing here yet")
+
+    # when: the owner adds a product sold in two sizes
+    page.click("#sidenav a:has-text('Products')")
+    expect(page.locator("#no-products h2")).to_have_text("No products yet")
+    page.click("#new-product")
+    page.fill("#id_title", "Oolong")
+    page.fill("#id_option_1_name", "Size")
+    page.fill("#id_option_1_values", "50 g, 100 g")
+    page.fill("#id_price", "12.50")
+    page.click("#product-form button[type=submit]")
+    # then: its page has one SKU per size, at that price
+    expect(page.locator("h1")).to_have_text("Oolong")
+    expect(page.locator("#sku-form .sku-row legend")).to_have_text(["50 g", "100 g"])
+    expect(
+        page.locator("#sku-form input[name$='_price']:not([name$='_list_price'])")
+    ).to_have_count(2)
+    expect(
+        page.locator("#sku-form input[name$='_price']:not([name$='_list_price'])").first
+    ).to_have_value("12.50")
+    # and the list finds it by a word of its title
+    page.click(".catalog-tabs a:has-text('Products')")
+    page.fill("#id_q", "oolong")
+    page.press("#id_q", "Enter")
+    expect(page.locator("#product-results .product-title")).to_have_text(["Oolong"])
 
     # when: the same page on a phone
     page.set_viewport_size({"width": 375, "height": 740})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 from shop.catalog.models import Product, Sku
 from shop.catalog.services.products import OptionSpec, product_create
@@ -21,7 +22,7 @@ def member_make(*, nickname: str = "") -> Member:
     return Member.objects.create(nickname=nickname or f"Member {number}")
 
 
-def member_token(member: Member) -> dict[str, str]:
+def member_token(member: Member) -> dict[str, Any]:
     """Headers of the member API for `member` (a fresh bearer token)."""
     return {"HTTP_AUTHORIZATION": f"Bearer {member_token_issue(member=member, device_id='test')}"}
 
