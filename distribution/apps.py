@@ -10,3 +10,28 @@ class DistributionConfig(planes.PlaneAppConfig):
         from distribution.services.settings import distribution_settings_seed
 
         distribution_settings_seed()
+
+    def outbox_subscribers(self) -> list[planes.OutboxSubscriber]:
+        from distribution.services.commissions import (
+            on_order_completed,
+            on_order_paid,
+            on_order_received,
+        )
+
+        return [
+            planes.OutboxSubscriber(
+                name="distribution.commission_book",
+                topics=frozenset({"order.paid"}),
+                handle=on_order_paid,
+            ),
+            planes.OutboxSubscriber(
+                name="distribution.commission_freeze",
+                topics=frozenset({"order.received"}),
+                handle=on_order_received,
+            ),
+            planes.OutboxSubscriber(
+                name="distribution.commission_release",
+                topics=frozenset({"order.completed"}),
+                handle=on_order_completed,
+            ),
+        ]

@@ -1,5 +1,6 @@
 """Models of the distribution engine, one module per area."""
 
+from distribution.models.commissions import Commission
 from distribution.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
     SHOP_ACCOUNT_KINDS,
@@ -32,6 +33,7 @@ __all__ = [
     "BindingScope",
     "BindingTrigger",
     "Clawback",
+    "Commission",
     "CommissionBase",
     "DistributionSettings",
     "Distributor",

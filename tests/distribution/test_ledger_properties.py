@@ -293,6 +293,6 @@ def test_random_postings_replays_and_reversals_keep_the_ledger_whole(shop: Tenan
         "replay_with_other_lines_refused",
         "unbalanced_refused",
         "reversed",
-        "reversal_replayed",
         "second_reversal_refused",
     } <= set(runs)
+    # (a reversal's replay is drawn only sometimes; test_ledger.py replays one deterministically)

@@ -1,0 +1,65 @@
+"""Commissions: what one upline earns on one order line at one level, with the rule behind it.
+
+The money itself lives in the ledger (distribution.models.ledger); a Commission row says what was
+earned, why (a snapshot of the settings that produced it) and where it is in its life:
+pending (order paid) → frozen (received, inside the after-sale window) → available → withdrawn.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from distribution.models.settings import MAX_DEPTH
+
+
+class Commission(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending"
+        FROZEN = "frozen"
+        AVAILABLE = "available"
+        WITHDRAWN = "withdrawn"
+        REVERSED = "reversed"
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveSmallIntegerField()
+    beneficiary = models.ForeignKey(
+        "customers.Member", on_delete=models.PROTECT, related_name="commissions"
+    )
+    buyer = models.ForeignKey("customers.Member", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    base_minor = models.BigIntegerField()
+    rate_kind = models.CharField(max_length=12)
+    rate = models.BigIntegerField()  # basis points, or minor units per unit when fixed
+    amount_minor = models.BigIntegerField()
+    reversed_minor = models.BigIntegerField(default=0)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    # The settings (and binding) that produced it, as they were: the explanation's source.
+    rule = models.JSONField(default=dict)
+    event_id = models.CharField(max_length=64)  # the order.paid outbox event
+    created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_id", "order_line_id", "level"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_line", "level"], name="distribution_commission_once_per_level"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__gte=1, level__lte=MAX_DEPTH),
+                name="distribution_commission_level_1_3",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0, reversed_minor__gte=0)
+                & Q(reversed_minor__lte=F("amount_minor")),
+                name="distribution_commission_amounts",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["beneficiary", "state"], name="dist_commission_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"L{self.level} {self.amount_minor} on line {self.order_line_id}"

@@ -1,0 +1,189 @@
+"""Booking commissions from order events (outbox subscribers) and moving them through their life.
+
+Booked once per order line and level from `order.paid` (the unique (line, level) key and the
+ledger's source keys make a replay book nothing), on the base the settings choose, at the level's
+rate, rounded down to the minor unit (the remainder is not paid). Each booking posts
+expense -c / pending +c in the ledger; `order.received` moves pending → frozen and
+`order.completed` frozen → available, each as a ledger posting too.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from distribution.models import (
+    Commission,
+    CommissionBase,
+    DistributionSettings,
+    Distributor,
+    LedgerAccountKind,
+    RateKind,
+)
+from distribution.services.bindings import upline_chain
+from distribution.services.ledger import ledger_account_for, ledger_post
+from distribution.services.settings import distribution_settings_get
+from infra.money import Money, minor_round
+from shop.orders.models import Order, OrderLine
+
+Kind = LedgerAccountKind
+
+
+def _rule(settings: DistributionSettings) -> dict[str, Any]:
+    return {
+        "depth": settings.depth,
+        "rate_source": settings.rate_source,
+        "rate_kind": settings.rate_kind,
+        "level_rates": list(settings.level_rates),
+        "commission_base": settings.commission_base,
+        "self_purchase": settings.self_purchase,
+    }
+
+
+def _bases(order: Order, lines: list[OrderLine], base: str) -> dict[int, int]:
+    """The commissionable amount of each line under the settings' base."""
+    if base == CommissionBase.LIST_PRICE:
+        return {line.pk: line.unit_price_minor * line.quantity for line in lines}
+    paid = {line.pk: line.paid_minor for line in lines}
+    if base == CommissionBase.PAID_INCL_SHIPPING and order.shipping_minor and sum(paid.values()):
+        shares = Money(order.shipping_minor, order.currency).allocate(list(paid.values()))
+        return {
+            pk: amount + share.minor
+            for (pk, amount), share in zip(paid.items(), shares, strict=True)
+        }
+    return paid
+
+
+def _beneficiaries(*, buyer_id: int, settings: DistributionSettings) -> list[int]:
+    """Who earns, nearest first: the buyer's uplines (and the buyer, if a distributor buying
+    for themselves earns), active distributors only, at most `depth`."""
+    chain = upline_chain(member_id=buyer_id, levels=settings.depth)
+    if settings.self_purchase:
+        chain = [buyer_id, *chain][: settings.depth]
+    active = set(
+        Distributor.objects.filter(
+            member_id__in=chain, status=Distributor.Status.ACTIVE
+        ).values_list("member_id", flat=True)
+    )
+    return [member_id for member_id in chain if member_id in active]
+
+
+def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
+    """Book the commissions of a paid order (idempotent); those booked now."""
+    settings = distribution_settings_get()
+    if not settings.enabled:
+        return []
+    order = Order.objects.get(pk=order_id)
+    beneficiaries = _beneficiaries(buyer_id=order.member_id, settings=settings)
+    if not beneficiaries:
+        return []
+    lines = list(OrderLine.objects.filter(order=order).order_by("id"))
+    bases = _bases(order, lines, settings.commission_base)
+    rule = _rule(settings)
+    expense = ledger_account_for(member_id=None, kind=Kind.SHOP_COMMISSION_EXPENSE)
+    booked: list[Commission] = []
+    for level, member_id in enumerate(beneficiaries, start=1):
+        rate = settings.level_rates[level - 1]
+        pending = ledger_account_for(member_id=member_id, kind=Kind.COMMISSION_PENDING)
+        for line in lines:
+            if settings.rate_kind == RateKind.FIXED:
+                amount = rate * line.quantity
+            else:
+                amount = minor_round(
+                    Decimal(bases[line.pk]) * Decimal(rate) / Decimal(10000), mode=ROUND_DOWN
+                )
+            amount = min(amount, bases[line.pk])  # never more than the line earns
+            if amount <= 0:
+                continue
+            try:
+                with transaction.atomic():
+                    commission = Commission.objects.create(
+                        order=order,
+                        order_line=line,
+                        level=level,
+                        beneficiary_id=member_id,
+                        buyer_id=order.member_id,
+                        currency=order.currency,
+                        base_minor=bases[line.pk],
+                        rate_kind=settings.rate_kind,
+                        rate=rate,
+                        amount_minor=amount,
+                        rule={**rule, "level": level},
+                        event_id=event_id,
+                    )
+            except IntegrityError:
+                continue  # booked before
+            ledger_post(
+                source="commission",
+                source_id=commission.pk,
+                purpose="book",
+                memo=f"order {order.number} line {line.pk} level {level}",
+                lines=[(expense, -amount), (pending, amount)],
+            )
+            booked.append(commission)
+    return booked
+
+
+_MOVES = {
+    "received": (
+        Commission.State.PENDING,
+        Commission.State.FROZEN,
+        Kind.COMMISSION_PENDING,
+        Kind.COMMISSION_FROZEN,
+    ),
+    "completed": (
+        Commission.State.FROZEN,
+        Commission.State.AVAILABLE,
+        Kind.COMMISSION_FROZEN,
+        Kind.COMMISSION_AVAILABLE,
+    ),
+}
+
+
+def commissions_move(*, order_id: int, step: str) -> int:
+    """Move an order's commissions one step (order received / completed); how many moved."""
+    before, after, source_kind, target_kind = _MOVES[step]
+    moved = 0
+    for commission in Commission.objects.select_for_update().filter(
+        order_id=order_id, state=before
+    ):
+        amount = commission.amount_minor - commission.reversed_minor
+        if amount > 0:
+            ledger_post(
+                source="commission",
+                source_id=commission.pk,
+                purpose=step,
+                lines=[
+                    (
+                        ledger_account_for(member_id=commission.beneficiary_id, kind=source_kind),
+                        -amount,
+                    ),
+                    (
+                        ledger_account_for(member_id=commission.beneficiary_id, kind=target_kind),
+                        amount,
+                    ),
+                ],
+            )
+        Commission.objects.filter(pk=commission.pk).update(
+            state=after, state_changed_at=timezone.now()
+        )
+        moved += 1
+    return moved
+
+
+# Outbox subscribers (declared on DistributionConfig).
+
+
+def on_order_paid(event: Any) -> None:
+    commissions_book(order_id=int(event.payload["order_id"]), event_id=str(event.id))
+
+
+def on_order_received(event: Any) -> None:
+    commissions_move(order_id=int(event.payload["order_id"]), step="received")
+
+
+def on_order_completed(event: Any) -> None:
+    commissions_move(order_id=int(event.payload["order_id"]), step="completed")

@@ -1,0 +1,153 @@
+"""Commissions booked from order events: levels, rates, base, rounding, replay, and their life."""
+
+from __future__ import annotations
+
+import pytest
+
+from distribution.models import Commission, LedgerAccountKind
+from distribution.services.bindings import distributor_make, referral_bind
+from distribution.services.commissions import commissions_book, commissions_move
+from distribution.services.ledger import ledger_account_for, ledger_balance
+from distribution.services.settings import distribution_settings_update
+from shop.customers.models import Member
+from shop.events.models import OutboxEvent
+from shop.events.services import event_deliver
+from shop.orders.models import Order
+from shop.orders.services.orders import order_receive, order_ship, orders_progress
+from shop.payments.services.payments import payment_sandbox_confirm, payment_start
+from tenants.models import Tenant
+from tests.support.commerce import member_make, order_make, product_make, sku_of
+
+pytestmark = pytest.mark.django_db
+Kind = LedgerAccountKind
+
+
+def _chain(length: int) -> list[Member]:
+    """Members bound in a line, each the upline of the next; all distributors."""
+    members = [member_make() for _ in range(length)]
+    for child, parent in zip(members[1:], members, strict=False):
+        referral_bind(
+            member=child, code=distributor_make(member=parent).code, trigger="first_visit"
+        )
+    distributor_make(member=members[-1])
+    return members
+
+
+def _paid(member: Member, *, price_minor: int, quantity: int = 1) -> Order:
+    order = order_make(
+        member=member, items=[(sku_of(product_make(price_minor=price_minor, stock=50)), quantity)]
+    )
+    started = payment_start(order=order, method="sandbox", notify_url="http://x/")
+    payment_sandbox_confirm(order=order, out_trade_no=started.payment.out_trade_no)
+    order.refresh_from_db()
+    return order
+
+
+def _deliver(topic: str, order: Order) -> None:
+    for event in OutboxEvent.objects.filter(topic=topic, payload__order_id=order.pk):
+        event_deliver(event_id=event.pk)
+
+
+def _balance(member: Member, kind: str) -> int:
+    return ledger_balance(account=ledger_account_for(member_id=member.pk, kind=kind))
+
+
+def test_a_paid_order_books_each_level_rounded_down_and_posts_the_ledger(shop: Tenant) -> None:
+    # given: 3 levels at 10 %, 5 %, 2 %; grandparent ← parent ← upline ← buyer
+    distribution_settings_update(
+        changes={"enabled": True, "depth": 3, "level_rates": [1000, 500, 200]}, actor="a"
+    )
+    great, grand, upline, buyer = _chain(4)
+    expense = ledger_account_for(member_id=None, kind=Kind.SHOP_COMMISSION_EXPENSE)
+    expense_before = ledger_balance(account=expense)
+    # when: the buyer pays 99.99 and the order.paid event is delivered
+    order = _paid(buyer, price_minor=9999)
+    _deliver("order.paid", order)
+    # then: 999.9 → 999, 499.95 → 499, 199.98 → 199 (rounded down)
+    booked = {c.beneficiary_id: c.amount_minor for c in Commission.objects.filter(order=order)}
+    assert booked == {upline.pk: 999, grand.pk: 499, great.pk: 199}
+    assert _balance(upline, Kind.COMMISSION_PENDING) == 999
+    assert ledger_balance(account=expense) - expense_before == -(999 + 499 + 199)
+    first = Commission.objects.get(order=order, level=1)
+    assert first.rule["level_rates"] == [1000, 500, 200]
+    assert (first.base_minor, first.rate, first.state) == (9999, 1000, "pending")
+
+
+def test_the_depth_setting_stops_the_chain(shop: Tenant) -> None:
+    # given: depth 2 on a chain of 4
+    distribution_settings_update(
+        changes={"enabled": True, "depth": 2, "level_rates": [1000, 500]}, actor="a"
+    )
+    great, _grand, _upline, buyer = _chain(4)
+    # when
+    order = _paid(buyer, price_minor=10000)
+    commissions_book(order_id=order.pk, event_id="e1")
+    # then
+    assert sorted(Commission.objects.filter(order=order).values_list("level", flat=True)) == [1, 2]
+    assert not Commission.objects.filter(order=order, beneficiary=great).exists()
+
+
+def test_booking_twice_books_once(shop: Tenant) -> None:
+    # given
+    distribution_settings_update(changes={"enabled": True}, actor="a")
+    upline, buyer = _chain(2)
+    order = _paid(buyer, price_minor=5000)
+    # when
+    first = commissions_book(order_id=order.pk, event_id="e1")
+    again = commissions_book(order_id=order.pk, event_id="e1")
+    # then
+    assert (len(first), len(again)) == (1, 0)
+    assert _balance(upline, Kind.COMMISSION_PENDING) == 500
+
+
+def test_self_purchase_pays_the_buying_distributor_first(shop: Tenant) -> None:
+    # given
+    distribution_settings_update(
+        changes={"enabled": True, "self_purchase": True, "depth": 2, "level_rates": [1000, 500]},
+        actor="a",
+    )
+    upline, buyer = _chain(2)
+    distributor_make(member=buyer)
+    # when
+    order = _paid(buyer, price_minor=10000)
+    commissions_book(order_id=order.pk, event_id="e1")
+    # then
+    booked = {c.level: c.beneficiary_id for c in Commission.objects.filter(order=order)}
+    assert booked == {1: buyer.pk, 2: upline.pk}
+
+
+def test_no_commission_while_distribution_is_off_or_without_upline(shop: Tenant) -> None:
+    # given: off
+    _upline, buyer = _chain(2)
+    order = _paid(buyer, price_minor=5000)
+    # when
+    off = commissions_book(order_id=order.pk, event_id="e1")
+    distribution_settings_update(changes={"enabled": True}, actor="a")
+    lonely = _paid(member_make(), price_minor=5000)
+    alone = commissions_book(order_id=lonely.pk, event_id="e2")
+    # then
+    assert (off, alone) == ([], [])
+    assert not Commission.objects.filter(order__in=[order, lonely]).exists()
+
+
+def test_received_freezes_and_completed_releases_through_the_ledger(shop: Tenant) -> None:
+    # given: a booked commission of 5.00
+    distribution_settings_update(changes={"enabled": True}, actor="a")
+    upline, buyer = _chain(2)
+    order = _paid(buyer, price_minor=5000)
+    _deliver("order.paid", order)
+    # when: shipped, received (event), then completed by the timer (event)
+    order_ship(order=order, carrier="SF", tracking_number="1", actor="account:1")
+    order_receive(order=order, actor=f"member:{buyer.pk}")
+    _deliver("order.received", order)
+    frozen = (_balance(upline, Kind.COMMISSION_PENDING), _balance(upline, Kind.COMMISSION_FROZEN))
+    order.refresh_from_db()
+    assert order.complete_at is not None
+    orders_progress(now=order.complete_at)
+    _deliver("order.completed", order)
+    # then
+    assert frozen == (0, 500)
+    assert _balance(upline, Kind.COMMISSION_FROZEN) == 0
+    assert _balance(upline, Kind.COMMISSION_AVAILABLE) == 500
+    assert Commission.objects.get(order=order).state == "available"
+    assert commissions_move(order_id=order.pk, step="completed") == 0
