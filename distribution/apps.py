@@ -16,6 +16,7 @@ class DistributionConfig(planes.PlaneAppConfig):
             on_order_completed,
             on_order_paid,
             on_order_received,
+            on_order_refunded,
         )
 
         return [
@@ -33,5 +34,10 @@ class DistributionConfig(planes.PlaneAppConfig):
                 name="distribution.commission_release",
                 topics=frozenset({"order.completed"}),
                 handle=on_order_completed,
+            ),
+            planes.OutboxSubscriber(
+                name="distribution.commission_reverse",
+                topics=frozenset({"order.refunded"}),
+                handle=on_order_refunded,
             ),
         ]

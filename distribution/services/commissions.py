@@ -187,3 +187,77 @@ def on_order_received(event: Any) -> None:
 
 def on_order_completed(event: Any) -> None:
     commissions_move(order_id=int(event.payload["order_id"]), step="completed")
+
+
+_STATE_ACCOUNT: dict[str, str] = {
+    Commission.State.PENDING: Kind.COMMISSION_PENDING,
+    Commission.State.FROZEN: Kind.COMMISSION_FROZEN,
+    Commission.State.AVAILABLE: Kind.COMMISSION_AVAILABLE,
+    # Already paid out: the distributor owes it back (the shop's clawback policy settles it).
+    Commission.State.WITHDRAWN: Kind.CLAWBACK_RECEIVABLE,
+}
+
+
+def commissions_reverse_for_refund(
+    *, order_id: int, refund_lines: list[dict[str, Any]], event_id: str
+) -> int:
+    """Reverse the commissions of refunded lines pro rata; the minor units reversed.
+
+    Each reversal is the commission times the refunded share of what the line paid, rounded
+    down; once every unit of a line is refunded, its commissions reverse exactly what is left,
+    so a full refund reverses exactly what was booked.
+    """
+    reversed_total = 0
+    lines = {
+        line.pk: line
+        for line in OrderLine.objects.filter(
+            order_id=order_id, pk__in=[int(item["line_id"]) for item in refund_lines]
+        )
+    }
+    for item in refund_lines:
+        line = lines.get(int(item["line_id"]))
+        if line is None:
+            continue
+        fully_refunded = line.refunded_quantity >= line.quantity
+        for commission in Commission.objects.select_for_update().filter(order_line=line):
+            left = commission.amount_minor - commission.reversed_minor
+            if left <= 0:
+                continue
+            if fully_refunded or not line.paid_minor:
+                amount = left
+            else:
+                share = Decimal(commission.amount_minor) * Decimal(int(item["amount_minor"]))
+                amount = min(left, minor_round(share / Decimal(line.paid_minor), mode=ROUND_DOWN))
+            if amount <= 0:
+                continue
+            state_account = ledger_account_for(
+                member_id=commission.beneficiary_id, kind=_STATE_ACCOUNT[commission.state]
+            )
+            expense = ledger_account_for(member_id=None, kind=Kind.SHOP_COMMISSION_EXPENSE)
+            ledger_post(
+                source="commission",
+                source_id=commission.pk,
+                purpose=f"reverse:{event_id}",
+                memo=f"refund of line {line.pk}",
+                lines=[(state_account, -amount), (expense, amount)],
+            )
+            reversed_minor = commission.reversed_minor + amount
+            Commission.objects.filter(pk=commission.pk).update(
+                reversed_minor=reversed_minor,
+                state=(
+                    Commission.State.REVERSED
+                    if reversed_minor == commission.amount_minor
+                    else commission.state
+                ),
+                state_changed_at=timezone.now(),
+            )
+            reversed_total += amount
+    return reversed_total
+
+
+def on_order_refunded(event: Any) -> None:
+    commissions_reverse_for_refund(
+        order_id=int(event.payload["order_id"]),
+        refund_lines=list(event.payload.get("refund_lines", [])),
+        event_id=str(event.id),
+    )

@@ -151,3 +151,46 @@ def test_received_freezes_and_completed_releases_through_the_ledger(shop: Tenant
     assert _balance(upline, Kind.COMMISSION_AVAILABLE) == 500
     assert Commission.objects.get(order=order).state == "available"
     assert commissions_move(order_id=order.pk, step="completed") == 0
+
+
+def test_partial_refunds_reverse_pro_rata_and_the_last_reverses_the_rest(shop: Tenant) -> None:
+    # given: 3 units of 9.99 (29.97 paid), 10 % → 2.99 booked
+    from shop.orders.services.after_sales import (
+        AfterSaleItem,
+        after_sale_approve,
+        after_sale_request,
+    )
+    from shop.payments.models import Refund
+    from shop.payments.services.refunds import refund_submit
+
+    distribution_settings_update(changes={"enabled": True}, actor="a")
+    upline, buyer = _chain(2)
+    order = _paid(buyer, price_minor=999, quantity=3)
+    _deliver("order.paid", order)
+    line = order.lines.get()
+    reversals = []
+    # when: the three units are refunded one at a time
+    for _unit in range(3):
+        after_sale = after_sale_request(
+            order=order,
+            kind="refund_only",
+            reason="x",
+            items=[AfterSaleItem(line.pk, 1)],
+            actor="m",
+        )
+        after_sale_approve(after_sale=after_sale, actor="account:1")
+        for event in OutboxEvent.objects.filter(
+            topic="after_sale.refunding", settled_at__isnull=True
+        ):
+            event_deliver(event_id=event.pk)
+        refund_submit(refund_id=Refund.objects.get(after_sale=after_sale).pk)
+        before = _balance(upline, Kind.COMMISSION_PENDING)
+        for event in OutboxEvent.objects.filter(topic="order.refunded", settled_at__isnull=True):
+            event_deliver(event_id=event.pk)
+        reversals.append(before - _balance(upline, Kind.COMMISSION_PENDING))
+    # then: 2.99 x 9.99/29.97 = 0.9966… → 0.99, twice; the last takes the remaining 1.01
+    commission = Commission.objects.get(order=order)
+    assert commission.amount_minor == 299
+    assert reversals == [99, 99, 101]
+    assert (commission.reversed_minor, commission.state) == (299, "reversed")
+    assert _balance(upline, Kind.COMMISSION_PENDING) == 0
