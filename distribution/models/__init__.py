@@ -1,6 +1,6 @@
 """Models of the distribution engine, one module per area."""
 
-from distribution.models.commissions import Commission
+from distribution.models.commissions import Commission, CommissionDecision
 from distribution.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
     SHOP_ACCOUNT_KINDS,
@@ -35,6 +35,7 @@ __all__ = [
     "Clawback",
     "Commission",
     "CommissionBase",
+    "CommissionDecision",
     "DistributionSettings",
     "Distributor",
     "LedgerAccount",

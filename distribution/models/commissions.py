@@ -63,3 +63,36 @@ class Commission(models.Model):
 
     def __str__(self) -> str:
         return f"L{self.level} {self.amount_minor} on line {self.order_line_id}"
+
+
+class CommissionDecision(models.Model):
+    """Who earned on an order, and who did not and why (written once, when it was paid)."""
+
+    class Reason(models.TextChoices):
+        EARNS = "earns"
+        DISTRIBUTION_OFF = "distribution_off"
+        NO_UPLINE = "no_upline"
+        BINDING_EXPIRED = "binding_expired"
+        NOT_A_DISTRIBUTOR = "not_a_distributor"
+        SELF_PURCHASE_OFF = "self_purchase_off"
+        DEPTH_LIMIT = "depth_limit"
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    # 0: the buyer (self-purchase) or the order as a whole; 1..3 the levels; 4 the first beyond.
+    level = models.PositiveSmallIntegerField()
+    member = models.ForeignKey(
+        "customers.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_id", "level", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "level", "reason"], name="distribution_decision_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} level {self.level}: {self.reason}"

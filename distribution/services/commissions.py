@@ -16,8 +16,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from distribution.models import (
+    Binding,
     Commission,
     CommissionBase,
+    CommissionDecision,
     DistributionSettings,
     Distributor,
     LedgerAccountKind,
@@ -30,6 +32,7 @@ from infra.money import Money, minor_round
 from shop.orders.models import Order, OrderLine
 
 Kind = LedgerAccountKind
+Reason = CommissionDecision.Reason
 
 
 def _rule(settings: DistributionSettings) -> dict[str, Any]:
@@ -57,27 +60,70 @@ def _bases(order: Order, lines: list[OrderLine], base: str) -> dict[int, int]:
     return paid
 
 
-def _beneficiaries(*, buyer_id: int, settings: DistributionSettings) -> list[int]:
-    """Who earns, nearest first: the buyer's uplines (and the buyer, if a distributor buying
-    for themselves earns), active distributors only, at most `depth`."""
-    chain = upline_chain(member_id=buyer_id, levels=settings.depth)
-    if settings.self_purchase:
-        chain = [buyer_id, *chain][: settings.depth]
+def _decide(*, buyer_id: int, settings: DistributionSettings) -> list[CommissionDecision]:
+    """Who earns at which level, and who does not and why (unsaved decisions).
+
+    Levels are positions in the chain: an upline who is not an active distributor earns
+    nothing, and the next one up keeps its own level (no compression).
+    """
+    chain = upline_chain(member_id=buyer_id, levels=settings.depth + 1)
+    candidates = [buyer_id, *chain] if settings.self_purchase else chain
     active = set(
         Distributor.objects.filter(
-            member_id__in=chain, status=Distributor.Status.ACTIVE
+            member_id__in=[buyer_id, *chain], status=Distributor.Status.ACTIVE
         ).values_list("member_id", flat=True)
     )
-    return [member_id for member_id in chain if member_id in active]
+    decisions: list[CommissionDecision] = []
+    if not settings.self_purchase and buyer_id in active:
+        decisions.append(
+            CommissionDecision(level=0, member_id=buyer_id, reason=Reason.SELF_PURCHASE_OFF)
+        )
+    if not chain:
+        expired = (
+            Binding.objects.filter(member_id=buyer_id).values_list("upline_id", flat=True).first()
+        )
+        decisions.append(
+            CommissionDecision(
+                level=1,
+                member_id=expired,
+                reason=Reason.BINDING_EXPIRED if expired is not None else Reason.NO_UPLINE,
+            )
+        )
+    for index, member_id in enumerate(candidates[: settings.depth + 1]):
+        level = index + 1
+        if level > settings.depth:
+            reason = Reason.DEPTH_LIMIT
+        elif member_id not in active:
+            reason = Reason.NOT_A_DISTRIBUTOR
+        else:
+            reason = Reason.EARNS
+        decisions.append(CommissionDecision(level=level, member_id=member_id, reason=reason))
+    return decisions
 
 
 def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     """Book the commissions of a paid order (idempotent); those booked now."""
     settings = distribution_settings_get()
-    if not settings.enabled:
-        return []
     order = Order.objects.get(pk=order_id)
-    beneficiaries = _beneficiaries(buyer_id=order.member_id, settings=settings)
+    if not settings.enabled:
+        CommissionDecision.objects.bulk_create(
+            [
+                CommissionDecision(
+                    order=order, level=0, reason=CommissionDecision.Reason.DISTRIBUTION_OFF
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        return []
+    decisions = _decide(buyer_id=order.member_id, settings=settings)
+    for decision in decisions:
+        decision.order = order
+    CommissionDecision.objects.bulk_create(decisions, ignore_conflicts=True)
+    beneficiaries = [
+        (decision.level, decision.member_id)
+        for decision in decisions
+        if decision.reason == CommissionDecision.Reason.EARNS and decision.member_id is not None
+    ]
     if not beneficiaries:
         return []
     lines = list(OrderLine.objects.filter(order=order).order_by("id"))
@@ -85,7 +131,7 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     rule = _rule(settings)
     expense = ledger_account_for(member_id=None, kind=Kind.SHOP_COMMISSION_EXPENSE)
     booked: list[Commission] = []
-    for level, member_id in enumerate(beneficiaries, start=1):
+    for level, member_id in beneficiaries:
         rate = settings.level_rates[level - 1]
         pending = ledger_account_for(member_id=member_id, kind=Kind.COMMISSION_PENDING)
         for line in lines:
@@ -261,3 +307,27 @@ def on_order_refunded(event: Any) -> None:
         refund_lines=list(event.payload.get("refund_lines", [])),
         event_id=str(event.id),
     )
+
+
+def order_commission_explanation(*, order_id: int) -> list[dict[str, Any]]:
+    """For an order: each level's member, whether they earned (and how much, net of reversals,
+    under which rule) or why not."""
+    earned: dict[tuple[int, int], dict[str, Any]] = {}
+    for commission in Commission.objects.filter(order_id=order_id):
+        key = (commission.level, commission.beneficiary_id)
+        entry = earned.setdefault(
+            key, {"amount_minor": 0, "reversed_minor": 0, "rule": commission.rule}
+        )
+        entry["amount_minor"] += commission.amount_minor
+        entry["reversed_minor"] += commission.reversed_minor
+    explanation = []
+    for decision in CommissionDecision.objects.filter(order_id=order_id).order_by("level", "id"):
+        item: dict[str, Any] = {
+            "level": decision.level,
+            "member_id": decision.member_id,
+            "reason": decision.reason,
+        }
+        if decision.member_id is not None:
+            item.update(earned.get((decision.level, decision.member_id), {}))
+        explanation.append(item)
+    return explanation

@@ -194,3 +194,49 @@ def test_partial_refunds_reverse_pro_rata_and_the_last_reverses_the_rest(shop: T
     assert reversals == [99, 99, 101]
     assert (commission.reversed_minor, commission.state) == (299, "reversed")
     assert _balance(upline, Kind.COMMISSION_PENDING) == 0
+
+
+def test_the_explanation_says_who_earned_and_who_did_not_and_why(shop: Tenant) -> None:
+    # given: depth 2; great ← grand ← upline ← buyer, where `upline` is not a distributor
+    from distribution.models import Distributor
+    from distribution.services.commissions import order_commission_explanation
+
+    distribution_settings_update(
+        changes={"enabled": True, "depth": 2, "level_rates": [1000, 500]}, actor="a"
+    )
+    great, grand, upline, buyer = _chain(4)
+    Distributor.objects.filter(member=upline).update(status=Distributor.Status.DISABLED)
+    # when
+    order = _paid(buyer, price_minor=10000)
+    commissions_book(order_id=order.pk, event_id="e1")
+    explanation = order_commission_explanation(order_id=order.pk)
+    # then: the buyer (a distributor) does not earn on their own order; level 1 did not earn
+    # (not a distributor), level 2 earned 5 % (no compression), the next one up is beyond depth
+    assert [(item["level"], item["member_id"], item["reason"]) for item in explanation] == [
+        (0, buyer.pk, "self_purchase_off"),
+        (1, upline.pk, "not_a_distributor"),
+        (2, grand.pk, "earns"),
+        (3, great.pk, "depth_limit"),
+    ]
+    assert (explanation[2]["amount_minor"], explanation[2]["rule"]["level_rates"]) == (
+        500,
+        [1000, 500],
+    )
+
+
+def test_the_explanation_of_an_order_without_upline_or_while_off(shop: Tenant) -> None:
+    # given
+    from distribution.services.commissions import order_commission_explanation
+
+    lonely = _paid(member_make(), price_minor=1000)
+    commissions_book(order_id=lonely.pk, event_id="e1")
+    distribution_settings_update(changes={"enabled": True}, actor="a")
+    alone = _paid(member_make(), price_minor=1000)
+    commissions_book(order_id=alone.pk, event_id="e2")
+    # then
+    assert [item["reason"] for item in order_commission_explanation(order_id=lonely.pk)] == [
+        "distribution_off"
+    ]
+    assert [item["reason"] for item in order_commission_explanation(order_id=alone.pk)] == [
+        "no_upline"
+    ]
