@@ -45,22 +45,25 @@ def _graph_lock() -> None:
 
 
 def upline_chain(*, member_id: int, levels: int) -> list[int]:
-    """The member's uplines, nearest first, at most `levels` of them (current bindings only)."""
-    now = timezone.now()
-    chain: list[int] = []
-    current = member_id
-    for _level in range(levels):
-        upline = (
-            Binding.objects.filter(member_id=current)
-            .exclude(expires_at__lte=now)
-            .values_list("upline_id", flat=True)
-            .first()
+    """The member's uplines, nearest first, at most `levels` of them, following current
+    (unexpired) bindings only: one recursive query, whatever the depth."""
+    table = Binding._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE up(upline_id, depth) AS (
+                SELECT upline_id, 1 FROM "{table}"
+                WHERE member_id = %s AND (expires_at IS NULL OR expires_at > now())
+                UNION ALL
+                SELECT b.upline_id, up.depth + 1 FROM "{table}" b
+                JOIN up ON b.member_id = up.upline_id
+                WHERE up.depth < %s AND (b.expires_at IS NULL OR b.expires_at > now())
+            )
+            SELECT upline_id FROM up ORDER BY depth
+            """,
+            [member_id, levels],
         )
-        if upline is None:
-            break
-        chain.append(upline)
-        current = upline
-    return chain
+        return [int(row[0]) for row in cursor.fetchall()] if levels > 0 else []
 
 
 def _reaches(*, start: int, target: int) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from distribution.models import (
@@ -22,6 +22,7 @@ from distribution.models import (
     CommissionDecision,
     DistributionSettings,
     Distributor,
+    LedgerAccount,
     LedgerAccountKind,
     RateKind,
 )
@@ -101,17 +102,33 @@ def _decide(*, buyer_id: int, settings: DistributionSettings) -> list[Commission
     return decisions
 
 
+def _accounts(pairs: set[tuple[int | None, str]]) -> dict[tuple[int | None, str], LedgerAccount]:
+    """The ledger accounts of (member id or None, kind) pairs: one query, plus one
+    get-or-create per account that does not exist yet."""
+    members = {member for member, _kind in pairs if member is not None}
+    kinds = {kind for _member, kind in pairs}
+    found = {
+        (account.member_id, account.kind): account
+        for account in LedgerAccount.objects.filter(kind__in=kinds).filter(
+            Q(member_id__in=members) | Q(member__isnull=True)
+        )
+    }
+    for member, kind in pairs - set(found):
+        found[(member, kind)] = ledger_account_for(member_id=member, kind=kind)
+    return found
+
+
 def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
-    """Book the commissions of a paid order (idempotent); those booked now."""
+    """Book the commissions of a paid order (idempotent); those booked now.
+
+    One posting per order (expense against each beneficiary's pending account), so the
+    queries do not grow with the depth beyond the decisions themselves.
+    """
     settings = distribution_settings_get()
     order = Order.objects.get(pk=order_id)
     if not settings.enabled:
         CommissionDecision.objects.bulk_create(
-            [
-                CommissionDecision(
-                    order=order, level=0, reason=CommissionDecision.Reason.DISTRIBUTION_OFF
-                )
-            ],
+            [CommissionDecision(order=order, level=0, reason=Reason.DISTRIBUTION_OFF)],
             ignore_conflicts=True,
         )
         return []
@@ -122,18 +139,16 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     beneficiaries = [
         (decision.level, decision.member_id)
         for decision in decisions
-        if decision.reason == CommissionDecision.Reason.EARNS and decision.member_id is not None
+        if decision.reason == Reason.EARNS and decision.member_id is not None
     ]
-    if not beneficiaries:
+    if not beneficiaries or Commission.objects.filter(order=order).exists():
         return []
     lines = list(OrderLine.objects.filter(order=order).order_by("id"))
     bases = _bases(order, lines, settings.commission_base)
     rule = _rule(settings)
-    expense = ledger_account_for(member_id=None, kind=Kind.SHOP_COMMISSION_EXPENSE)
-    booked: list[Commission] = []
+    commissions: list[Commission] = []
     for level, member_id in beneficiaries:
         rate = settings.level_rates[level - 1]
-        pending = ledger_account_for(member_id=member_id, kind=Kind.COMMISSION_PENDING)
         for line in lines:
             if settings.rate_kind == RateKind.FIXED:
                 amount = rate * line.quantity
@@ -144,33 +159,48 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
             amount = min(amount, bases[line.pk])  # never more than the line earns
             if amount <= 0:
                 continue
-            try:
-                with transaction.atomic():
-                    commission = Commission.objects.create(
-                        order=order,
-                        order_line=line,
-                        level=level,
-                        beneficiary_id=member_id,
-                        buyer_id=order.member_id,
-                        currency=order.currency,
-                        base_minor=bases[line.pk],
-                        rate_kind=settings.rate_kind,
-                        rate=rate,
-                        amount_minor=amount,
-                        rule={**rule, "level": level},
-                        event_id=event_id,
-                    )
-            except IntegrityError:
-                continue  # booked before
-            ledger_post(
-                source="commission",
-                source_id=commission.pk,
-                purpose="book",
-                memo=f"order {order.number} line {line.pk} level {level}",
-                lines=[(expense, -amount), (pending, amount)],
+            commissions.append(
+                Commission(
+                    order=order,
+                    order_line=line,
+                    level=level,
+                    beneficiary_id=member_id,
+                    buyer_id=order.member_id,
+                    currency=order.currency,
+                    base_minor=bases[line.pk],
+                    rate_kind=settings.rate_kind,
+                    rate=rate,
+                    amount_minor=amount,
+                    rule={**rule, "level": level},
+                    event_id=event_id,
+                )
             )
-            booked.append(commission)
-    return booked
+    if not commissions:
+        return []
+    Commission.objects.bulk_create(commissions)
+    totals: dict[int, int] = {}
+    for commission in commissions:
+        totals[commission.beneficiary_id] = (
+            totals.get(commission.beneficiary_id, 0) + commission.amount_minor
+        )
+    accounts = _accounts(
+        {(None, Kind.SHOP_COMMISSION_EXPENSE)}
+        | {(member_id, Kind.COMMISSION_PENDING) for member_id in totals}
+    )
+    ledger_post(
+        source="order",
+        source_id=order.pk,
+        purpose="commission_book",
+        memo=f"commissions of order {order.number}",
+        lines=[
+            (accounts[(None, Kind.SHOP_COMMISSION_EXPENSE)], -sum(totals.values())),
+            *(
+                (accounts[(member_id, Kind.COMMISSION_PENDING)], amount)
+                for member_id, amount in sorted(totals.items())
+            ),
+        ],
+    )
+    return commissions
 
 
 _MOVES = {
@@ -190,34 +220,40 @@ _MOVES = {
 
 
 def commissions_move(*, order_id: int, step: str) -> int:
-    """Move an order's commissions one step (order received / completed); how many moved."""
+    """Move an order's commissions one step (order received / completed) in one posting;
+    how many moved."""
     before, after, source_kind, target_kind = _MOVES[step]
-    moved = 0
-    for commission in Commission.objects.select_for_update().filter(
-        order_id=order_id, state=before
-    ):
-        amount = commission.amount_minor - commission.reversed_minor
-        if amount > 0:
-            ledger_post(
-                source="commission",
-                source_id=commission.pk,
-                purpose=step,
-                lines=[
-                    (
-                        ledger_account_for(member_id=commission.beneficiary_id, kind=source_kind),
-                        -amount,
-                    ),
-                    (
-                        ledger_account_for(member_id=commission.beneficiary_id, kind=target_kind),
-                        amount,
-                    ),
-                ],
-            )
-        Commission.objects.filter(pk=commission.pk).update(
-            state=after, state_changed_at=timezone.now()
+    commissions = list(
+        Commission.objects.select_for_update().filter(order_id=order_id, state=before)
+    )
+    if not commissions:
+        return 0
+    totals: dict[int, int] = {}
+    for commission in commissions:
+        left = commission.amount_minor - commission.reversed_minor
+        totals[commission.beneficiary_id] = totals.get(commission.beneficiary_id, 0) + left
+    totals = {member_id: amount for member_id, amount in totals.items() if amount > 0}
+    if totals:
+        accounts = _accounts(
+            {(member_id, kind) for member_id in totals for kind in (source_kind, target_kind)}
         )
-        moved += 1
-    return moved
+        ledger_post(
+            source="order",
+            source_id=order_id,
+            purpose=f"commission_{step}",
+            lines=[
+                line
+                for member_id, amount in sorted(totals.items())
+                for line in (
+                    (accounts[(member_id, source_kind)], -amount),
+                    (accounts[(member_id, target_kind)], amount),
+                )
+            ],
+        )
+    Commission.objects.filter(pk__in=[c.pk for c in commissions]).update(
+        state=after, state_changed_at=timezone.now()
+    )
+    return len(commissions)
 
 
 # Outbox subscribers (declared on DistributionConfig).
@@ -247,58 +283,61 @@ _STATE_ACCOUNT: dict[str, str] = {
 def commissions_reverse_for_refund(
     *, order_id: int, refund_lines: list[dict[str, Any]], event_id: str
 ) -> int:
-    """Reverse the commissions of refunded lines pro rata; the minor units reversed.
+    """Reverse the commissions of refunded lines pro rata, in one posting; the minor units
+    reversed.
 
     Each reversal is the commission times the refunded share of what the line paid, rounded
     down; once every unit of a line is refunded, its commissions reverse exactly what is left,
     so a full refund reverses exactly what was booked.
     """
-    reversed_total = 0
-    lines = {
-        line.pk: line
-        for line in OrderLine.objects.filter(
-            order_id=order_id, pk__in=[int(item["line_id"]) for item in refund_lines]
-        )
-    }
-    for item in refund_lines:
-        line = lines.get(int(item["line_id"]))
-        if line is None:
+    refunded = {int(item["line_id"]): int(item["amount_minor"]) for item in refund_lines}
+    lines = {line.pk: line for line in OrderLine.objects.filter(order_id=order_id, pk__in=refunded)}
+    by_account: dict[tuple[int | None, str], int] = {}
+    changes: list[tuple[Commission, int]] = []
+    for commission in (
+        Commission.objects.select_for_update().filter(order_line_id__in=list(lines)).order_by("id")
+    ):
+        line = lines[commission.order_line_id]
+        left = commission.amount_minor - commission.reversed_minor
+        if left <= 0:
             continue
-        fully_refunded = line.refunded_quantity >= line.quantity
-        for commission in Commission.objects.select_for_update().filter(order_line=line):
-            left = commission.amount_minor - commission.reversed_minor
-            if left <= 0:
-                continue
-            if fully_refunded or not line.paid_minor:
-                amount = left
-            else:
-                share = Decimal(commission.amount_minor) * Decimal(int(item["amount_minor"]))
-                amount = min(left, minor_round(share / Decimal(line.paid_minor), mode=ROUND_DOWN))
-            if amount <= 0:
-                continue
-            state_account = ledger_account_for(
-                member_id=commission.beneficiary_id, kind=_STATE_ACCOUNT[commission.state]
-            )
-            expense = ledger_account_for(member_id=None, kind=Kind.SHOP_COMMISSION_EXPENSE)
-            ledger_post(
-                source="commission",
-                source_id=commission.pk,
-                purpose=f"reverse:{event_id}",
-                memo=f"refund of line {line.pk}",
-                lines=[(state_account, -amount), (expense, amount)],
-            )
-            reversed_minor = commission.reversed_minor + amount
-            Commission.objects.filter(pk=commission.pk).update(
-                reversed_minor=reversed_minor,
-                state=(
-                    Commission.State.REVERSED
-                    if reversed_minor == commission.amount_minor
-                    else commission.state
-                ),
-                state_changed_at=timezone.now(),
-            )
-            reversed_total += amount
-    return reversed_total
+        if line.refunded_quantity >= line.quantity or not line.paid_minor:
+            amount = left
+        else:
+            share = Decimal(commission.amount_minor) * Decimal(refunded[line.pk])
+            amount = min(left, minor_round(share / Decimal(line.paid_minor), mode=ROUND_DOWN))
+        if amount <= 0:
+            continue
+        key = (commission.beneficiary_id, _STATE_ACCOUNT[commission.state])
+        by_account[key] = by_account.get(key, 0) + amount
+        changes.append((commission, amount))
+    if not changes:
+        return 0
+    total = sum(by_account.values())
+    accounts = _accounts(set(by_account) | {(None, Kind.SHOP_COMMISSION_EXPENSE)})
+    ledger_post(
+        source="order",
+        source_id=order_id,
+        purpose=f"commission_reverse:{event_id}",
+        memo="refund",
+        lines=[
+            *((accounts[key], -amount) for key, amount in sorted(by_account.items(), key=str)),
+            (accounts[(None, Kind.SHOP_COMMISSION_EXPENSE)], total),
+        ],
+    )
+    now = timezone.now()
+    for commission, amount in changes:
+        reversed_minor = commission.reversed_minor + amount
+        Commission.objects.filter(pk=commission.pk).update(
+            reversed_minor=reversed_minor,
+            state=(
+                Commission.State.REVERSED
+                if reversed_minor == commission.amount_minor
+                else commission.state
+            ),
+            state_changed_at=now,
+        )
+    return total
 
 
 def on_order_refunded(event: Any) -> None:

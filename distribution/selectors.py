@@ -1,0 +1,36 @@
+"""Reads of the distribution engine for the consoles (return model instances to show)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distribution.models import Commission, CommissionDecision
+
+
+def order_commission_explanation_for_console(*, order_id: int) -> list[dict[str, Any]]:
+    """`order_commission_explanation` with each member loaded (for their name): the same items,
+    plus "member" (a Member or None), in two queries whatever the order's size."""
+    earned: dict[tuple[int, int], dict[str, Any]] = {}
+    for commission in Commission.objects.filter(order_id=order_id):
+        entry = earned.setdefault(
+            (commission.level, commission.beneficiary_id),
+            {"amount_minor": 0, "reversed_minor": 0, "rule": commission.rule},
+        )
+        entry["amount_minor"] += commission.amount_minor
+        entry["reversed_minor"] += commission.reversed_minor
+    explanation = []
+    for decision in (
+        CommissionDecision.objects.filter(order_id=order_id)
+        .select_related("member")
+        .order_by("level", "id")
+    ):
+        item: dict[str, Any] = {
+            "level": decision.level,
+            "member_id": decision.member_id,
+            "reason": decision.reason,
+        }
+        if decision.member_id is not None:
+            item.update(earned.get((decision.level, decision.member_id), {}))
+        item["member"] = decision.member
+        explanation.append(item)
+    return explanation
