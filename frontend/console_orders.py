@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from distribution.selectors import order_commission_explanation_for_console
 from frontend.catalog_forms import catalog_errors_apply
+from frontend.console_distribution import commission_rows
 from frontend.order_labels import AFTER_SALE_STATUSES, ORDER_STATUSES
 from frontend.orders_forms import (
     CARRIERS,
@@ -246,6 +248,9 @@ def _order_page(
         refunds=refunds,
         after_sales=after_sales,
         transitions=list(order.transitions.all()),
+        commissions=commission_rows(
+            order_commission_explanation_for_console(order_id=order.pk), order.currency
+        ),
         actor_names=actor_names(context["shop"]),
         recipient_phone=phone_mask(phone_decrypt(order.recipient_phone_encrypted)),
         ship_form=ship_form or ShipForm(),

@@ -33,16 +33,7 @@ CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
         "console-members",
         _("Shoppers who join your shop will appear here, with their orders, points and levels."),
     ),
-    ConsoleSection(
-        "distribution",
-        _("Distribution"),
-        "⇄",
-        "console-distribution",
-        _(
-            "Set commission rules and distributor grades here, and follow your distributors, "
-            "their teams, earnings and withdrawals."
-        ),
-    ),
+    ConsoleSection("distribution", _("Distribution"), "⇄", "console-distribution"),
     ConsoleSection(
         "theme",
         _("Theme"),

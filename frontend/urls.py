@@ -2,6 +2,7 @@ from django.urls import path
 
 from frontend import (
     console_catalog,
+    console_distribution,
     console_miniprogram,
     console_official_account,
     console_orders,
@@ -292,6 +293,17 @@ urlpatterns = [
         "console/<slug:slug>/orders/reconciliation/mismatches/<int:mismatch_id>/resolve/",
         console_reconciliation.mismatch_resolve_view,
         name="console-mismatch-resolve",
+    ),
+    # Distribution (frontend.console_distribution): the settings and their compliance report.
+    path(
+        "console/<slug:slug>/distribution/",
+        console_distribution.distribution_settings,
+        name="console-distribution",
+    ),
+    path(
+        "console/<slug:slug>/distribution/settings/",
+        console_distribution.distribution_settings_save,
+        name="console-distribution-save",
     ),
     # Sections that later issues fill in; each keeps its URL name when its real view lands.
     *(

@@ -115,7 +115,7 @@ def _validate(values: dict[str, Any]) -> FieldErrors:
             fields,
             "level_rates",
             "rates_exceed_sale",
-            _("All levels together cannot take more than 100 % of the sale."),
+            _("All levels together cannot take more than the whole sale."),
         )
     days = values["binding_days"]
     if days is not None and (not _is_int(days) or days < 1):
@@ -132,7 +132,7 @@ def _validate(values: dict[str, Any]) -> FieldErrors:
         _error(fields, "settlement_day", "invalid", _("Settle on a day from 1 to 28."))
     fee = values["withdrawal_fee_bp"]
     if not _is_int(fee) or not 0 <= fee <= 10000:
-        _error(fields, "withdrawal_fee_bp", "invalid", _("Use a fee from 0 to 100 %."))
+        _error(fields, "withdrawal_fee_bp", "invalid", _("Use a fee from 0 to 100 percent."))
     limit = values["withdrawal_daily_limit_minor"]
     if limit is not None and (not _is_int(limit) or limit < 1):
         _error(fields, "withdrawal_daily_limit_minor", "min_value", _("Use a positive limit."))

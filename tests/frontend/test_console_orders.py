@@ -227,8 +227,9 @@ def test_the_order_list_budget_does_not_grow_with_the_page_size(
 
 
 # Session, account, membership, order, lines, history, after-sales, their lines, the account's
-# shops, payments, refunds, units in open requests, the shop's people (names in the history).
-ORDER_PAGE_BUDGET = 13
+# shops, payments, refunds, units in open requests, the shop's people (names in the history),
+# the order's commissions and their decisions (with the members).
+ORDER_PAGE_BUDGET = 15
 
 
 def test_the_order_page_budget_does_not_grow_with_lines_and_requests(
