@@ -262,3 +262,31 @@ def test_a_repeated_after_sale_request_with_its_key_is_made_once(api: Client) ->
     assert (first.status_code, again.status_code) == (201, 201)
     assert first.json() == again.json()
     assert AfterSale.objects.filter(order__number=number).count() == 1
+
+
+def test_the_quote_prices_items_and_shipping_for_the_address(api: Client) -> None:
+    # given: ¥8 for the first item and ¥2 for each further one
+    from shop.catalog.models import ShippingTemplate
+
+    ShippingTemplate.objects.create(
+        name="Flat", first_fee_minor=800, additional_fee_minor=200, is_default=True
+    )
+    member = member_make()
+    headers = member_token(member)
+    address = address_make(member)
+    sku = sku_of(product_make(price_minor=1500, stock=5))
+    # when
+    response = _post(
+        api,
+        "/api/v1/checkout/quote",
+        {"items": [{"sku_id": sku.pk, "quantity": 3}], "address_id": address.pk},
+        headers,
+    )
+    # then
+    assert response.status_code == 200, response.content
+    assert {k: response.json()[k] for k in ("items_minor", "shipping_minor", "total_minor")} == {
+        "items_minor": 4500,
+        "shipping_minor": 1200,
+        "total_minor": 5700,
+    }
+    assert not Order.objects.filter(member=member).exists()

@@ -19,7 +19,7 @@ from shop.core.idempotency import idempotent
 from shop.customers.api.authentication import request_member
 from shop.customers.api.views import MemberApi, client_ip
 from shop.customers.models import Member
-from shop.customers.selectors.addresses import address_list
+from shop.customers.selectors.addresses import address_get, address_list
 from shop.orders.models import AfterSale, Order, OrderStatus
 from shop.orders.pricing import Quote
 from shop.orders.selectors import (
@@ -230,7 +230,6 @@ class CheckoutQuoteApi(MemberApi):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         member = request_member(request)
-        from shop.customers.selectors.addresses import address_get
 
         address = address_get(member=member, address_id=values["address_id"])
         quote = order_quote(
