@@ -14,12 +14,18 @@ class DistributionConfig(planes.PlaneAppConfig):
     def outbox_subscribers(self) -> list[planes.OutboxSubscriber]:
         from distribution.services.commissions import (
             on_order_completed,
+            on_order_created,
             on_order_paid,
             on_order_received,
             on_order_refunded,
         )
 
         return [
+            planes.OutboxSubscriber(
+                name="distribution.bind_on_first_order",
+                topics=frozenset({"order.created"}),
+                handle=on_order_created,
+            ),
             planes.OutboxSubscriber(
                 name="distribution.commission_book",
                 topics=frozenset({"order.paid"}),

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("shop.customers.api.urls")),
     path("", include("shop.orders.api.urls")),
     path("", include("shop.payments.api.urls")),
+    path("", include("distribution.api.urls")),
 ]
 
 urlpatterns = [

@@ -26,7 +26,7 @@ from distribution.models import (
     LedgerAccountKind,
     RateKind,
 )
-from distribution.services.bindings import upline_chain
+from distribution.services.bindings import BindResult, referral_bind, upline_chain
 from distribution.services.ledger import ledger_account_for, ledger_post
 from distribution.services.settings import distribution_settings_get
 from infra.money import Money, minor_round
@@ -259,7 +259,46 @@ def commissions_move(*, order_id: int, step: str) -> int:
 # Outbox subscribers (declared on DistributionConfig).
 
 
+def _referral_code(payload: dict[str, Any]) -> str:
+    """The share code the order's visit carried (the first line that has one)."""
+    return next(
+        (
+            str(line["referral_code"])
+            for line in payload.get("lines", [])
+            if line.get("referral_code")
+        ),
+        "",
+    )
+
+
+def bind_on_order(*, order_id: int, trigger: str, code: str) -> BindResult | None:
+    """Bind the buyer at their first order / first payment, when the settings say so."""
+    if not code or distribution_settings_get().binding_trigger != trigger:
+        return None
+    order = Order.objects.get(pk=order_id)
+    earlier = Order.objects.filter(member_id=order.member_id, pk__lt=order.pk)
+    if trigger == "first_payment":
+        earlier = earlier.filter(paid_at__isnull=False)
+    if earlier.exists():
+        return None
+    return referral_bind(member=order.member, code=code, trigger=trigger)
+
+
+def on_order_created(event: Any) -> None:
+    bind_on_order(
+        order_id=int(event.payload["order_id"]),
+        trigger="first_order",
+        code=_referral_code(event.payload),
+    )
+
+
 def on_order_paid(event: Any) -> None:
+    # A binding made by this payment counts for this order's commissions.
+    bind_on_order(
+        order_id=int(event.payload["order_id"]),
+        trigger="first_payment",
+        code=_referral_code(event.payload),
+    )
     commissions_book(order_id=int(event.payload["order_id"]), event_id=str(event.id))
 
 
