@@ -92,6 +92,9 @@ COMMISSION_REASONS: dict[str, Promise] = {
     "not_a_distributor": gettext_lazy("Not an active distributor"),
     "self_purchase_off": gettext_lazy("Buyer's own purchase: self-purchase commission is off"),
     "depth_limit": gettext_lazy("Beyond the levels your settings pay"),
+    "link_priority": gettext_lazy(
+        "Bound upline, but the order came through another distributor's share link"
+    ),
 }
 # Service field names → the form's, for showing the service's errors next to their fields.
 ALIASES = {

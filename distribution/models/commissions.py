@@ -76,6 +76,9 @@ class CommissionDecision(models.Model):
         NOT_A_DISTRIBUTOR = "not_a_distributor"
         SELF_PURCHASE_OFF = "self_purchase_off"
         DEPTH_LIMIT = "depth_limit"
+        # The order came through another distributor's share link, which takes priority
+        # over the bound upline (attribution: coupon code > link > bound upline).
+        LINK_PRIORITY = "link_priority"
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
     # 0: the buyer (self-purchase) or the order as a whole; 1..3 the levels; 4 the first beyond.

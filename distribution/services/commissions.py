@@ -61,20 +61,43 @@ def _bases(order: Order, lines: list[OrderLine], base: str) -> dict[int, int]:
     return paid
 
 
-def _decide(*, buyer_id: int, settings: DistributionSettings) -> list[CommissionDecision]:
+def _decide(
+    *, buyer_id: int, settings: DistributionSettings, link_code: str = ""
+) -> list[CommissionDecision]:
     """Who earns at which level, and who does not and why (unsaved decisions).
 
     Levels are positions in the chain: an upline who is not an active distributor earns
-    nothing, and the next one up keeps its own level (no compression).
+    nothing, and the next one up keeps its own level (no compression). An order that came
+    through a distributor's share link is attributed to that distributor (and their uplines)
+    rather than to the buyer's bound upline.
     """
-    chain = upline_chain(member_id=buyer_id, levels=settings.depth + 1)
+    link_member = (
+        Distributor.objects.filter(code=link_code, status=Distributor.Status.ACTIVE)
+        .exclude(member_id=buyer_id)
+        .values_list("member_id", flat=True)
+        .first()
+        if link_code
+        else None
+    )
+    overridden: list[CommissionDecision] = []
+    if link_member is not None:
+        bound = upline_chain(member_id=buyer_id, levels=1)
+        if bound and bound[0] != link_member:
+            overridden.append(
+                CommissionDecision(level=0, member_id=bound[0], reason=Reason.LINK_PRIORITY)
+            )
+        chain = [link_member, *upline_chain(member_id=link_member, levels=settings.depth)]
+        if buyer_id in chain:  # the buyer is above the link's owner: stop below the buyer
+            chain = chain[: chain.index(buyer_id)]
+    else:
+        chain = upline_chain(member_id=buyer_id, levels=settings.depth + 1)
     candidates = [buyer_id, *chain] if settings.self_purchase else chain
     active = set(
         Distributor.objects.filter(
             member_id__in=[buyer_id, *chain], status=Distributor.Status.ACTIVE
         ).values_list("member_id", flat=True)
     )
-    decisions: list[CommissionDecision] = []
+    decisions: list[CommissionDecision] = overridden
     if not settings.self_purchase and buyer_id in active:
         decisions.append(
             CommissionDecision(level=0, member_id=buyer_id, reason=Reason.SELF_PURCHASE_OFF)
@@ -132,7 +155,11 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
             ignore_conflicts=True,
         )
         return []
-    decisions = _decide(buyer_id=order.member_id, settings=settings)
+    lines = list(OrderLine.objects.filter(order=order).order_by("id"))
+    link_code = next((line.referral_code for line in lines if line.referral_code), "")
+    decisions = _decide(
+        buyer_id=order.member_id, settings=settings, link_code=link_code.strip().upper()
+    )
     for decision in decisions:
         decision.order = order
     CommissionDecision.objects.bulk_create(decisions, ignore_conflicts=True)
@@ -143,7 +170,6 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     ]
     if not beneficiaries or Commission.objects.filter(order=order).exists():
         return []
-    lines = list(OrderLine.objects.filter(order=order).order_by("id"))
     bases = _bases(order, lines, settings.commission_base)
     rule = _rule(settings)
     commissions: list[Commission] = []

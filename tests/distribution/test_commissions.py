@@ -240,3 +240,33 @@ def test_the_explanation_of_an_order_without_upline_or_while_off(shop: Tenant) -
     assert [item["reason"] for item in order_commission_explanation(order_id=alone.pk)] == [
         "no_upline"
     ]
+
+
+def test_a_share_link_takes_priority_over_the_bound_upline(shop: Tenant) -> None:
+    # given: the buyer is bound to `bound`; the order comes through `linker`'s share link
+    from distribution.services.commissions import order_commission_explanation
+
+    distribution_settings_update(
+        changes={"enabled": True, "depth": 2, "level_rates": [1000, 500]}, actor="a"
+    )
+    bound, buyer = _chain(2)
+    above, linker = _chain(2)
+    order = order_make(
+        member=buyer,
+        items=[(sku_of(product_make(price_minor=10000, stock=5)), 1)],
+        referral_code=distributor_make(member=linker).code,
+    )
+    started = payment_start(order=order, method="sandbox", notify_url="http://x/")
+    payment_sandbox_confirm(order=order, out_trade_no=started.payment.out_trade_no)
+    # when
+    commissions_book(order_id=order.pk, event_id="e1")
+    # then: the link's owner and their upline earn; the bound upline is told why not
+    booked = {
+        c.level: (c.beneficiary_id, c.amount_minor) for c in Commission.objects.filter(order=order)
+    }
+    assert booked == {1: (linker.pk, 1000), 2: (above.pk, 500)}
+    reasons = [
+        (i["level"], i["member_id"], i["reason"])
+        for i in order_commission_explanation(order_id=order.pk)
+    ]
+    assert (0, bound.pk, "link_priority") in reasons
