@@ -80,3 +80,11 @@ def test_demo_seed_makes_the_demo_and_is_idempotent(
         "closed",
     }
     assert open_after_sales == 1
+    # and a distribution chain: three levels earn, the fourth is beyond the cap, a refund reversed
+    from distribution.models import Commission, CommissionDecision
+
+    with tenant_schema(demo):
+        levels = sorted(set(Commission.objects.values_list("level", flat=True)))
+        capped = CommissionDecision.objects.filter(reason="depth_limit").exists()
+        reversed_ = Commission.objects.filter(reversed_minor__gt=0).exists()
+    assert (levels, capped, reversed_) == ([1, 2, 3], True, True)

@@ -22,6 +22,7 @@ from django.db import transaction
 
 from billing.models import Subscription
 from billing.services import subscription_start_trial
+from distribution.demo import distribution_demo_seed
 from infra.db import tenant_schema
 from shop.catalog.demo import catalog_demo_seed
 from shop.orders.demo import orders_demo_seed
@@ -122,10 +123,13 @@ class Command(BaseCommand):
         with tenant_schema(tenant):
             created = catalog_demo_seed()
             orders = orders_demo_seed()
+            commissions = distribution_demo_seed()
         if created:
             self.stdout.write(f"created the demo catalog ({created} products)")
         if orders:
             self.stdout.write(f"created the demo members and orders ({orders} orders)")
+        if commissions:
+            self.stdout.write(f"created the demo distribution chain ({commissions} commissions)")
         self._closed_shop(owner=owner, admin=admin, context=context)
         agency_account = self._account(
             credentials,
