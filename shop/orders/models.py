@@ -245,6 +245,16 @@ class AfterSale(models.Model):
         return f"After-sale {self.pk} of order {self.order_id}"
 
 
+# Open after-sale requests: their units are neither refundable again nor shippable meanwhile, and
+# their order does not complete.
+OPEN_AFTER_SALE = (
+    AfterSale.Status.REQUESTED,
+    AfterSale.Status.AWAITING_RETURN,
+    AfterSale.Status.RETURN_SHIPPED,
+    AfterSale.Status.REFUNDING,
+)
+
+
 class AfterSaleLine(models.Model):
     after_sale = models.ForeignKey(AfterSale, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")

@@ -12,6 +12,7 @@ from shop.core.selectors import shop_context
 from shop.customers.models import Member
 from shop.orders.errors import AfterSaleNotFoundError, OrderNotFoundError
 from shop.orders.models import (
+    OPEN_AFTER_SALE,
     AfterSale,
     AfterSaleLine,
     CartItem,
@@ -94,15 +95,6 @@ def after_sales_open() -> QuerySet[AfterSale]:
     ).select_related("order")
 
 
-# Open after-sale requests: their units are neither refundable again nor shippable meanwhile.
-AFTER_SALE_OPEN = (
-    AfterSale.Status.REQUESTED,
-    AfterSale.Status.AWAITING_RETURN,
-    AfterSale.Status.RETURN_SHIPPED,
-    AfterSale.Status.REFUNDING,
-)
-
-
 def order_console_get(*, order_id: int) -> Order:
     """One order for the merchant's page with its lines, its status changes and its after-sale
     requests (with their lines) prefetched; OrderNotFoundError when there is none."""
@@ -128,19 +120,25 @@ def order_console_get(*, order_id: int) -> Order:
     return order
 
 
+def after_sale_pending(*, order: Order) -> dict[int, tuple[int, int]]:
+    """(units, amount) of each line held by the order's open after-sale requests; one query."""
+    return {
+        line_id: (quantity, amount)
+        for line_id, quantity, amount in AfterSaleLine.objects.filter(
+            after_sale__order=order, after_sale__status__in=OPEN_AFTER_SALE
+        )
+        .values("order_line_id")
+        .annotate(quantity=Sum("quantity"), amount=Sum("amount_minor"))
+        .values_list("order_line_id", "quantity", "amount")
+    }
+
+
 def order_lines_refundable(*, order: Order) -> dict[int, int]:
     """Units of each line that may still be refunded: bought, less refunded, less those of open
     after-sale requests (by line id); one query. Lines must be prefetched or are read."""
-    pending = dict(
-        AfterSaleLine.objects.filter(
-            after_sale__order=order, after_sale__status__in=AFTER_SALE_OPEN
-        )
-        .values("order_line_id")
-        .annotate(quantity=Sum("quantity"))
-        .values_list("order_line_id", "quantity")
-    )
+    pending = after_sale_pending(order=order)
     return {
-        line.pk: max(line.quantity - line.refunded_quantity - pending.get(line.pk, 0), 0)
+        line.pk: max(line.quantity - line.refunded_quantity - pending.get(line.pk, (0, 0))[0], 0)
         for line in order.lines.all()
     }
 

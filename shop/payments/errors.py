@@ -41,3 +41,9 @@ class NotificationInvalidError(DomainError):
 class MismatchNotFoundError(NotFound):
     code = "reconciliation_mismatch_not_found"
     default_message = "This reconciliation mismatch does not exist."
+
+
+class WeChatIdentityMissingError(DomainError):
+    code = "wechat_identity_missing"
+    status_code = 400
+    default_message = "Log in with WeChat first: this payment needs your WeChat account."

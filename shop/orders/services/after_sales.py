@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +26,8 @@ from shop.events.services import event_record
 from shop.orders.errors import AfterSaleInvalidError, AfterSaleStateError
 from shop.orders.lock_objects import after_sale_lock, order_lock
 from shop.orders.models import AfterSale, AfterSaleLine, Order, OrderLine, OrderStatus
-from shop.orders.services.orders import OPEN_AFTER_SALE, order_refund_apply
+from shop.orders.selectors import after_sale_pending
+from shop.orders.services.orders import order_refund_apply
 
 AS = AfterSale.Status
 REQUESTABLE = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.RECEIVED)
@@ -53,28 +53,6 @@ def _event(after_sale: AfterSale, topic: str, actor: str) -> None:
     )
 
 
-def _pending_quantities(order: Order) -> dict[int, int]:
-    return {
-        row["order_line_id"]: row["quantity"]
-        for row in AfterSaleLine.objects.filter(
-            after_sale__order=order, after_sale__status__in=OPEN_AFTER_SALE
-        )
-        .values("order_line_id")
-        .annotate(quantity=Sum("quantity"))
-    }
-
-
-def _pending_amounts(order: Order) -> dict[int, int]:
-    return {
-        row["order_line_id"]: row["amount"]
-        for row in AfterSaleLine.objects.filter(
-            after_sale__order=order, after_sale__status__in=OPEN_AFTER_SALE
-        )
-        .values("order_line_id")
-        .annotate(amount=Sum("amount_minor"))
-    }
-
-
 @transaction.atomic
 def after_sale_request(
     *, order: Order, kind: str, reason: str, items: list[AfterSaleItem], actor: str
@@ -93,8 +71,9 @@ def after_sale_request(
     if not items:
         raise AfterSaleInvalidError(_("Choose what to refund."))
     lines = {line.pk: line for line in OrderLine.objects.filter(order=order)}
-    pending_quantity = _pending_quantities(order)
-    pending_amount = _pending_amounts(order)
+    pending = after_sale_pending(order=order)
+    pending_quantity = {line_id: units for line_id, (units, _amount) in pending.items()}
+    pending_amount = {line_id: amount for line_id, (_units, amount) in pending.items()}
     chosen: list[tuple[OrderLine, int, int]] = []
     seen: set[int] = set()
     for item in items:

@@ -18,16 +18,10 @@ from shop.core.selectors import shop_context, shop_profile_get
 from shop.events.services import event_record
 from shop.orders.errors import OrderStateError
 from shop.orders.lock_objects import order_lock
-from shop.orders.models import AfterSale, Order, OrderLine, OrderStatus
+from shop.orders.models import OPEN_AFTER_SALE, AfterSale, Order, OrderLine, OrderStatus
 from shop.orders.services.transitions import order_event_payload, order_transition
 
 SYSTEM = "system"
-OPEN_AFTER_SALE = (
-    AfterSale.Status.REQUESTED,
-    AfterSale.Status.AWAITING_RETURN,
-    AfterSale.Status.RETURN_SHIPPED,
-    AfterSale.Status.REFUNDING,
-)
 
 
 def _restock(lines: list[tuple[int, int]]) -> None:

@@ -9,7 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from infra.errors import DomainError
 from shop.core.idempotency import idempotent
 from shop.customers.api.authentication import request_member
 from shop.customers.api.views import MemberApi, client_ip
@@ -17,7 +16,7 @@ from shop.customers.models import MemberIdentity
 from shop.customers.selectors.members import member_openid
 from shop.orders.api.views import IDEMPOTENCY_HEADER
 from shop.orders.selectors import member_order_get
-from shop.payments.errors import PaymentNotFoundError
+from shop.payments.errors import PaymentNotFoundError, WeChatIdentityMissingError
 from shop.payments.models import Gateway, Payment
 from shop.payments.selectors import notify_url_for
 from shop.payments.services.payments import (
@@ -30,12 +29,6 @@ OPENID_PROVIDER = {
     Payment.Method.WECHAT_MINIPROGRAM: MemberIdentity.Provider.WECHAT_MINIPROGRAM,
     Payment.Method.WECHAT_JSAPI: MemberIdentity.Provider.WECHAT_OFFICIAL_ACCOUNT,
 }
-
-
-class WeChatIdentityMissingError(DomainError):
-    code = "wechat_identity_missing"
-    status_code = 400
-    default_message = "Log in with WeChat first: this payment needs your WeChat account."
 
 
 def payment_data(payment: Payment) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.selectors import payment_providers_of
@@ -39,119 +41,87 @@ def _mismatches(
     *, gateway: str, day: date, rows: list[BillRow]
 ) -> tuple[int, list[ReconciliationMismatch]]:
     start, end = _day_bounds(day)
-    found: list[ReconciliationMismatch] = []
-    matched = 0
-    # Payments.
-    theirs = {row.out_trade_no: row for row in rows if row.record_type == "payment"}
+    payments = _match(
+        record_type="payment",
+        theirs={row.out_trade_no: row for row in rows if row.record_type == "payment"},
+        records=Payment.objects.filter(gateway=gateway),
+        reference="out_trade_no",
+        succeeded=Payment.Status.SUCCEEDED,
+        start=start,
+        end=end,
+    )
+    refunds = _match(
+        record_type="refund",
+        theirs={row.out_refund_no: row for row in rows if row.record_type == "refund"},
+        records=Refund.objects.filter(payment__gateway=gateway),
+        reference="out_refund_no",
+        succeeded=Refund.Status.SUCCEEDED,
+        start=start,
+        end=end,
+    )
+    return payments[0] + refunds[0], payments[1] + refunds[1]
+
+
+def _match(
+    *,
+    record_type: str,
+    theirs: dict[str, BillRow],
+    records: QuerySet[Any],
+    reference: str,
+    succeeded: str,
+    start: datetime,
+    end: datetime,
+) -> tuple[int, list[ReconciliationMismatch]]:
+    """Match the bill's rows of one kind (payments or refunds) to our records by reference.
+
+    Ours of the day are those that succeeded in it; a bill row whose record succeeded on
+    another day (or never) is looked up by its reference.
+    """
     ours_today = {
-        p.out_trade_no: p
-        for p in Payment.objects.filter(
-            gateway=gateway,
-            status=Payment.Status.SUCCEEDED,
-            succeeded_at__gte=start,
-            succeeded_at__lt=end,
+        getattr(record, reference): record
+        for record in records.filter(
+            status=succeeded, succeeded_at__gte=start, succeeded_at__lt=end
         )
     }
     elsewhere = {
-        p.out_trade_no: p
-        for p in Payment.objects.filter(
-            gateway=gateway, out_trade_no__in=[no for no in theirs if no not in ours_today]
+        getattr(record, reference): record
+        for record in records.filter(
+            **{f"{reference}__in": [no for no in theirs if no not in ours_today]}
         )
     }
-    for out_trade_no, row in theirs.items():
-        ours = ours_today.get(out_trade_no) or elsewhere.get(out_trade_no)
+    found: list[ReconciliationMismatch] = []
+    matched = 0
+    for number, row in theirs.items():
+        ours = ours_today.get(number) or elsewhere.get(number)
         item = ReconciliationMismatch(
-            record_type="payment",
-            out_trade_no=out_trade_no,
+            record_type=record_type,
+            out_trade_no=number,
             provider_ref=row.provider_ref,
             provider_amount_minor=row.amount_minor,
             provider_status=row.status,
         )
         if ours is None:
             item.kind = Kind.MISSING_HERE
-        elif ours.status != Payment.Status.SUCCEEDED or row.status != "succeeded":
-            item.kind, item.our_amount_minor, item.our_status = (
-                Kind.STATUS,
-                ours.amount_minor,
-                ours.status,
-            )
+        elif ours.status != succeeded or row.status != "succeeded":
+            item.kind = Kind.STATUS
         elif ours.amount_minor != row.amount_minor:
-            item.kind, item.our_amount_minor, item.our_status = (
-                Kind.AMOUNT,
-                ours.amount_minor,
-                ours.status,
-            )
+            item.kind = Kind.AMOUNT
         else:
             matched += 1
             continue
+        if ours is not None:
+            item.our_amount_minor, item.our_status = ours.amount_minor, ours.status
         found.append(item)
-    for out_trade_no, ours in ours_today.items():
-        if out_trade_no not in theirs:
+    for number, ours in ours_today.items():
+        if number not in theirs:
             found.append(
                 ReconciliationMismatch(
                     kind=Kind.MISSING_AT_PROVIDER,
-                    record_type="payment",
-                    out_trade_no=out_trade_no,
+                    record_type=record_type,
+                    out_trade_no=number,
                     provider_ref=ours.provider_ref,
                     our_amount_minor=ours.amount_minor,
                     our_status=ours.status,
-                )
-            )
-    # Refunds.
-    their_refunds = {row.out_refund_no: row for row in rows if row.record_type == "refund"}
-    our_refunds = {
-        r.out_refund_no: r
-        for r in Refund.objects.filter(
-            payment__gateway=gateway,
-            status=Refund.Status.SUCCEEDED,
-            succeeded_at__gte=start,
-            succeeded_at__lt=end,
-        )
-    }
-    other_refunds = {
-        r.out_refund_no: r
-        for r in Refund.objects.filter(
-            payment__gateway=gateway,
-            out_refund_no__in=[no for no in their_refunds if no not in our_refunds],
-        )
-    }
-    for out_refund_no, row in their_refunds.items():
-        refund = our_refunds.get(out_refund_no) or other_refunds.get(out_refund_no)
-        item = ReconciliationMismatch(
-            record_type="refund",
-            out_trade_no=out_refund_no,
-            provider_ref=row.provider_ref,
-            provider_amount_minor=row.amount_minor,
-            provider_status=row.status,
-        )
-        if refund is None:
-            item.kind = Kind.MISSING_HERE
-        elif refund.status != Refund.Status.SUCCEEDED or row.status != "succeeded":
-            item.kind, item.our_amount_minor, item.our_status = (
-                Kind.STATUS,
-                refund.amount_minor,
-                refund.status,
-            )
-        elif refund.amount_minor != row.amount_minor:
-            item.kind, item.our_amount_minor, item.our_status = (
-                Kind.AMOUNT,
-                refund.amount_minor,
-                refund.status,
-            )
-        else:
-            matched += 1
-            continue
-        found.append(item)
-    for out_refund_no, refund in our_refunds.items():
-        if out_refund_no not in their_refunds:
-            found.append(
-                ReconciliationMismatch(
-                    kind=Kind.MISSING_AT_PROVIDER,
-                    record_type="refund",
-                    out_trade_no=out_refund_no,
-                    provider_ref=refund.provider_ref,
-                    our_amount_minor=refund.amount_minor,
-                    our_status=refund.status,
                 )
             )
     return matched, found
