@@ -8,9 +8,10 @@ and books nothing (the unique index decides; the loser waits on it, then reads t
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db import transaction as db_transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
@@ -30,6 +31,7 @@ from distribution.models import (
     LedgerEntry,
     LedgerTransaction,
 )
+from infra.db import schema_connection
 from shop.core.selectors import shop_context
 
 # One line of a posting: an account and a signed amount in minor units (positive = credit).
@@ -49,6 +51,34 @@ def ledger_account_for(*, member_id: int | None, kind: str) -> LedgerAccount:
     # get_or_create retries the read when a concurrent create wins the unique index.
     account, _ = LedgerAccount.objects.get_or_create(member_id=member_id, kind=kind)
     return account
+
+
+def ledger_member_lock(*, member_id: int) -> None:
+    """Hold the distributor's money lock until the transaction ends.
+
+    Every change that reads a distributor's balance before it moves money (withdrawal requests,
+    clawbacks, settlement, offsets) takes this lock first, so two such changes cannot both spend
+    the same balance. Must be called inside a transaction.
+    """
+    schema = schema_connection().schema_name
+    key = zlib.crc32(f"distribution.member:{schema}:{member_id}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7602, key - 2**31])
+
+
+def ledger_balances(*, member_id: int | None) -> dict[str, int]:
+    """Every account balance of a distributor (or of the shop, None) by kind, in one query."""
+    rows = (
+        LedgerEntry.objects.filter(account__member_id=member_id)
+        if member_id is not None
+        else LedgerEntry.objects.filter(account__member__isnull=True)
+    )
+    return {
+        kind: int(total)
+        for kind, total in rows.values("account__kind")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("account__kind", "total")
+    }
 
 
 def ledger_balance(*, account: LedgerAccount) -> int:
