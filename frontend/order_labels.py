@@ -59,6 +59,7 @@ PAYMENT_METHODS: dict[str, Promise] = {
     "cash_on_pickup": _("Cash on pickup"),
     "bank_transfer": _("Bank transfer"),
     "sandbox": _("Sandbox (test)"),
+    "store_balance": _("Store balance"),
 }
 
 GATEWAYS: dict[str, Promise] = {
@@ -66,6 +67,7 @@ GATEWAYS: dict[str, Promise] = {
     "stripe": _("Stripe"),
     "offline": _("Offline"),
     "sandbox": _("Sandbox"),
+    "balance": _("Store balance"),
 }
 
 REFUND_STATUSES: dict[str, Promise] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.errors import DomainError
+from infra.errors import Conflict, DomainError, NotFound
 
 
 class CodeTooSoonError(DomainError):
@@ -59,3 +59,29 @@ class RedirectUriInvalidError(DomainError):
 class OAuthStateInvalidError(DomainError):
     code = "oauth_state_invalid"
     default_message = "The WeChat authorization has expired or is not yours. Start again."
+
+
+class StoreBalanceInsufficientError(DomainError):
+    code = "insufficient_store_balance"
+    status_code = 409
+    default_message = "The store balance is not enough for this."
+
+
+class StoreBalanceReplayMismatchError(Conflict):
+    code = "store_balance_replay_mismatch"
+    default_message = "This store balance change was already made with different details."
+
+
+class StoreBalanceAmountInvalidError(DomainError):
+    code = "store_balance_amount_invalid"
+    default_message = "The amount must be a positive whole number of minor units."
+
+
+class StoreBalanceKeyInvalidError(DomainError):
+    code = "store_balance_key_invalid"
+    default_message = "The source, its id or the memo of a store balance change is not valid."
+
+
+class MemberNotFoundError(NotFound):
+    code = "member_not_found"
+    default_message = "No such member in this shop."

@@ -30,6 +30,10 @@ class Member(models.Model):
     nickname = models.CharField(max_length=64, blank=True, default="")
     avatar_url = models.URLField(max_length=500, blank=True, default="")
     points_balance = models.PositiveIntegerField(default=0)
+    # Store balance (储值余额) in minor units of the shop's currency: a cache of the sum of the
+    # member's StoreBalanceEntry rows, changed only by shop.customers.services.store_balance in
+    # the same transaction as the entry it adds.
+    store_balance_minor = models.BigIntegerField(default=0)
     tags = models.ManyToManyField(MemberTag, blank=True, related_name="members")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -39,6 +43,9 @@ class Member(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(points_balance__gte=0), name="member_points_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(store_balance_minor__gte=0), name="member_store_balance_not_negative"
             ),
         ]
 
@@ -173,3 +180,46 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"Address {self.pk} of member {self.member_id}"
+
+
+class StoreBalanceEntry(models.Model):
+    """One change of a member's store balance: append-only (database triggers refuse UPDATE and
+    DELETE, migration 0002); a correction is a new entry. `amount_minor` is signed, in minor
+    units: positive adds to the balance (withdrawal to balance, refund), negative spends it."""
+
+    member = models.ForeignKey(
+        Member,
+        # Money history outlives nothing: a member with balance entries is never hard-deleted.
+        on_delete=models.PROTECT,
+        related_name="store_balance_entries",
+    )
+    amount_minor = models.BigIntegerField()
+    # The member's balance right after this entry (minor units); the history shows it.
+    balance_after_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # What caused it ("withdrawal", "payment", "refund", …) and that thing's id: the entry's
+    # idempotency key, so a replay books nothing twice.
+    source = models.CharField(max_length=32)
+    source_id = models.CharField(max_length=64)
+    memo = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "source_id"], name="store_balance_entry_key_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(amount_minor=0), name="store_balance_entry_amount_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after_minor__gte=0),
+                name="store_balance_entry_balance_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["member", "-id"], name="store_balance_entry_member_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.source_id} ({self.amount_minor:+d}) of member {self.member_id}"

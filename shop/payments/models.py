@@ -15,6 +15,8 @@ class Gateway(models.TextChoices):
     STRIPE = "stripe"
     OFFLINE = "offline"
     SANDBOX = "sandbox"
+    # The member's store balance (shop.customers): settled at once, no provider.
+    BALANCE = "balance"
 
 
 class Payment(models.Model):
@@ -29,6 +31,7 @@ class Payment(models.Model):
         CASH_ON_PICKUP = "cash_on_pickup"
         BANK_TRANSFER = "bank_transfer"
         SANDBOX = "sandbox"
+        STORE_BALANCE = "store_balance"  # the member's store balance, in full
 
     class Status(models.TextChoices):
         PENDING = "pending"  # created at the provider, waiting for the payer

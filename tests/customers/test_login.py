@@ -39,6 +39,7 @@ def test_a_new_phone_registers_with_consent_and_the_login_is_recorded(api: Clien
         "nickname": "",
         "avatar_url": "",
         "points_balance": 0,
+        "store_balance_minor": 0,
         "tags": [],
     }
     member = Member.objects.get()

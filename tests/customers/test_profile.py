@@ -24,6 +24,7 @@ def test_me_shows_the_masked_phone_points_and_sorted_tags(api: Client, member: L
         "nickname": "",
         "avatar_url": "",
         "points_balance": 120,
+        "store_balance_minor": 0,
         "tags": ["new", "vip"],
     }
 

@@ -94,6 +94,7 @@ def test_a_new_wechat_user_registers_with_consent_and_gets_a_token(
         "nickname": "",
         "avatar_url": "",
         "points_balance": 0,
+        "store_balance_minor": 0,
         "tags": [],
     }
     identity = MemberIdentity.objects.get()

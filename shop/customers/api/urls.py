@@ -10,6 +10,7 @@ from shop.customers.api.views import (
     LogoutApi,
     MeApi,
     PhoneLoginApi,
+    StoreBalanceEntryListApi,
     WeChatLoginApi,
 )
 from shop.customers.api.wechat_oauth import WeChatOAuthBindApi, WeChatOAuthUrlApi
@@ -22,6 +23,11 @@ urlpatterns = [
     path("auth/wechat-oauth-bind", WeChatOAuthBindApi.as_view(), name="member-wechat-oauth-bind"),
     path("auth/logout", LogoutApi.as_view(), name="member-logout"),
     path("me", MeApi.as_view(), name="member-me"),
+    path(
+        "store-balance/entries",
+        StoreBalanceEntryListApi.as_view(),
+        name="member-store-balance-entries",
+    ),
     path("addresses", AddressesApi.as_view(), name="member-addresses"),
     path("addresses/<int:address_id>", AddressDetailApi.as_view(), name="member-address"),
     path(

@@ -1,21 +1,29 @@
-"""The members' API on the shop host: phone and WeChat login, logout, profile, addresses."""
+"""The members' API on the shop host: phone and WeChat login, logout, profile, addresses,
+store balance history."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from infra.api.pagination import PagePagination
 from shop.customers.api.authentication import IsMember, MemberTokenAuthentication, request_member
 from shop.customers.models import Address, Channel, Member, MemberToken
 from shop.customers.phones import phone_decrypt, phone_mask
 from shop.customers.selectors.addresses import address_list
 from shop.customers.selectors.members import member_tag_names
+from shop.customers.selectors.store_balance import store_balance_entry_list
 from shop.customers.services.addresses import (
     AddressFields,
     address_create,
@@ -44,6 +52,9 @@ class MemberOutputSerializer(serializers.Serializer[Any]):
     nickname = serializers.CharField()
     avatar_url = serializers.CharField()
     points_balance = serializers.IntegerField()
+    store_balance_minor = serializers.IntegerField(
+        help_text="Store balance in minor units of the shop's currency."
+    )
     tags = serializers.ListField(child=serializers.CharField())
 
 
@@ -54,6 +65,7 @@ def member_data(member: Member) -> dict[str, Any]:
         "nickname": member.nickname,
         "avatar_url": member.avatar_url,
         "points_balance": member.points_balance,
+        "store_balance_minor": member.store_balance_minor,
         "tags": member_tag_names(member=member),
     }
 
@@ -263,3 +275,43 @@ class AddressDefaultApi(MemberApi):
     def post(self, request: Request, address_id: int) -> Response:
         address = address_default_set(member=request_member(request), address_id=address_id)
         return Response(AddressOutputSerializer(address).data)
+
+
+class StoreBalanceEntryOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    amount_minor = serializers.IntegerField(help_text="Signed: positive adds, negative spends.")
+    balance_after_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    # The field's name shadows Field.source for the type checker only; DRF declares it fine.
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text="withdrawal, payment, refund, …"
+    )
+    source_id = serializers.CharField()
+    memo = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class StoreBalanceEntryListApi(MemberApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses=inline_serializer(
+            "StoreBalanceEntryPage",
+            fields={
+                "count": serializers.IntegerField(),
+                "next": serializers.CharField(allow_null=True),
+                "previous": serializers.CharField(allow_null=True),
+                "results": StoreBalanceEntryOutputSerializer(many=True),
+            },
+        ),
+        operation_id="store_balance_entry_list",
+    )
+    def get(self, request: Request) -> Response:
+        entries = store_balance_entry_list(member_id=request_member(request).pk)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(entries, request, view=self) or []
+        return paginator.get_paginated_response(
+            StoreBalanceEntryOutputSerializer(page, many=True).data
+        )

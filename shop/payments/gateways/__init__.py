@@ -23,6 +23,10 @@ def gateway_get(name: str) -> PaymentGateway:
         from shop.payments.gateways.wechatpay import WeChatPayGateway
 
         return WeChatPayGateway()
+    if name == "balance":
+        from shop.payments.gateways.balance import BalanceGateway
+
+        return BalanceGateway()
     if name == "stripe":
         from shop.payments.gateways.stripe import StripeGateway
 

@@ -53,6 +53,9 @@ class PaymentStart:
 
     client_params: dict[str, Any]
     provider_ref: str = ""
+    # Set by a gateway that moves the money as it starts (the store balance): the final state,
+    # applied at once by the payment service in the same transaction.
+    state: PaymentState | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from django.db import transaction
 from django.utils import timezone
 
+from infra.errors import DomainError
 from shop.core.selectors import shop_context
 from shop.orders.lock_objects import order_lock
 from shop.orders.models import Order, OrderStatus
@@ -44,7 +45,12 @@ METHOD_GATEWAY: dict[str, str] = {
     Payment.Method.CASH_ON_PICKUP: Gateway.OFFLINE,
     Payment.Method.BANK_TRANSFER: Gateway.OFFLINE,
     Payment.Method.SANDBOX: Gateway.SANDBOX,
+    Payment.Method.STORE_BALANCE: Gateway.BALANCE,
 }
+
+# Gateways that move the money as the payment starts (no provider to wait for): the move and
+# its outcome (payment_apply_state) happen in one transaction.
+SETTLED_AT_START = frozenset({Gateway.BALANCE})
 
 Outcome = Literal["applied", "ignored", "rejected"]
 # Gateway refusals that mean "this shop cannot pay this way" (no account, another currency).
@@ -74,12 +80,17 @@ def payment_start(
     """Open a payment attempt for the order's total; what the client needs to pay it.
 
     The attempt is committed before the provider is called (a crash in between leaves a
-    pending attempt that the query fallback resolves), and the provider's answer after.
+    pending attempt that the query fallback resolves), and the provider's answer after. The
+    store balance pays the order's member in full at once: the debit and the success apply in
+    one transaction, or nothing does (insufficient_store_balance leaves the attempt failed).
     """
     gateway_name = METHOD_GATEWAY.get(method)
     if gateway_name is None:
         raise GatewayUnavailableError()
     gateway = gateway_get(gateway_name)
+    if gateway_name == Gateway.BALANCE:
+        # The payer is whoever owns the order: only their own balance can pay it.
+        payer_ref = str(order.member_id)
     with transaction.atomic():
         order = order_lock(order_id=order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT or order.pay_deadline <= timezone.now():
@@ -107,12 +118,22 @@ def payment_start(
         return_url=return_url,
     )
     try:
+        if gateway_name in SETTLED_AT_START:
+            with transaction.atomic():
+                started = gateway.payment_start(request)
+                if started.state is None:
+                    raise GatewayError(f"{gateway_name} did not settle at start")
+                payment_apply_state(state=started.state, source=gateway_name)
+            payment.refresh_from_db()
+            return PaymentStarted(payment=payment, client_params=started.client_params)
         started = gateway.payment_start(request)
-    except GatewayError as error:
+    except (GatewayError, DomainError) as error:
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
             status=Payment.Status.FAILED, updated_at=timezone.now()
         )
         logger.warning("payment %s refused by %s: %s", payment.out_trade_no, gateway_name, error)
+        if isinstance(error, DomainError):
+            raise  # the member's own problem (insufficient_store_balance), as it is
         if error.code in UNAVAILABLE_CODES:
             raise GatewayUnavailableError() from error
         raise PaymentProviderError() from error
