@@ -19,7 +19,8 @@ translations: venv
 	$(PY) -m infra.i18n_compile
 
 # Embedded PostgreSQL (data in .devdata/), migrations, demo data, web + Celery worker + beat.
-dev: venv translations
+# system-deps: the CJK fonts that posters are drawn with, and the consoles' vendored assets.
+dev: venv translations system-deps
 	$(PY) -m infra.devdb
 
 # Debian packages (Chromium, CJK fonts, wrk, gettext) and npm packages; needs root for apt-get.

@@ -95,6 +95,13 @@ COMMISSION_REASONS: dict[str, Promise] = {
     "link_priority": gettext_lazy(
         "Bound upline, but the order came through another distributor's share link"
     ),
+    "code_priority": gettext_lazy(
+        "Bound upline, but the buyer typed another distributor's referral code"
+    ),
+    "code_over_link": gettext_lazy(
+        "The order came through this share link, but the buyer typed another distributor's "
+        "referral code"
+    ),
 }
 # Service field names → the form's, for showing the service's errors next to their fields.
 ALIASES = {

@@ -3,6 +3,12 @@ from django.urls import path
 from frontend import (
     console_catalog,
     console_distribution,
+    console_distribution_grades,
+    console_distribution_members,
+    console_distribution_risk,
+    console_distribution_share,
+    console_distribution_statements,
+    console_distribution_withdrawals,
     console_miniprogram,
     console_official_account,
     console_orders,
@@ -304,6 +310,203 @@ urlpatterns = [
         "console/<slug:slug>/distribution/settings/",
         console_distribution.distribution_settings_save,
         name="console-distribution-save",
+    ),
+    # Distributor grades (frontend.console_distribution_grades).
+    path(
+        "console/<slug:slug>/distribution/grades/",
+        console_distribution_grades.grades,
+        name="console-distribution-grades",
+    ),
+    path(
+        "console/<slug:slug>/distribution/grades/new/",
+        console_distribution_grades.grade_new,
+        name="console-distribution-grade-new",
+    ),
+    path(
+        "console/<slug:slug>/distribution/grades/override/",
+        console_distribution_grades.grade_override,
+        name="console-distribution-grade-override",
+    ),
+    path(
+        "console/<slug:slug>/distribution/grades/rate-source/",
+        console_distribution_grades.rate_source_save,
+        name="console-distribution-rate-source",
+    ),
+    path(
+        "console/<slug:slug>/distribution/grades/product-rates/",
+        console_distribution_grades.product_rate_save,
+        name="console-distribution-product-rate-save",
+    ),
+    path(
+        "console/<slug:slug>/distribution/grades/product-rates/<int:rate_id>/delete/",
+        console_distribution_grades.product_rate_delete,
+        name="console-distribution-product-rate-delete",
+    ),
+    path(
+        "console/<slug:slug>/distribution/grades/<int:grade_id>/",
+        console_distribution_grades.grade_edit,
+        name="console-distribution-grade-edit",
+    ),
+    path(
+        "console/<slug:slug>/distribution/grades/<int:grade_id>/delete/",
+        console_distribution_grades.grade_remove,
+        name="console-distribution-grade-delete",
+    ),
+    # Withdrawals review queue (frontend.console_distribution_withdrawals).
+    path(
+        "console/<slug:slug>/distribution/withdrawals/",
+        console_distribution_withdrawals.withdrawal_queue,
+        name="console-distribution-withdrawals",
+    ),
+    path(
+        "console/<slug:slug>/distribution/withdrawals/<int:withdrawal_id>/approve/",
+        console_distribution_withdrawals.withdrawal_approve_view,
+        name="console-distribution-withdrawal-approve",
+    ),
+    path(
+        "console/<slug:slug>/distribution/withdrawals/<int:withdrawal_id>/reject/",
+        console_distribution_withdrawals.withdrawal_reject_view,
+        name="console-distribution-withdrawal-reject",
+    ),
+    path(
+        "console/<slug:slug>/distribution/withdrawals/<int:withdrawal_id>/paid/",
+        console_distribution_withdrawals.withdrawal_paid_view,
+        name="console-distribution-withdrawal-paid",
+    ),
+    path(
+        "console/<slug:slug>/distribution/withdrawals/<int:withdrawal_id>/transfer/",
+        console_distribution_withdrawals.withdrawal_transfer_view,
+        name="console-distribution-withdrawal-transfer",
+    ),
+    path(
+        "console/<slug:slug>/distribution/withdrawals/<int:withdrawal_id>/retry/",
+        console_distribution_withdrawals.withdrawal_retry_view,
+        name="console-distribution-withdrawal-retry",
+    ),
+    # Poster template (frontend.console_distribution_share).
+    path(
+        "console/<slug:slug>/distribution/posters/",
+        console_distribution_share.poster_template_page,
+        name="console-distribution-posters",
+    ),
+    path(
+        "console/<slug:slug>/distribution/posters/save/",
+        console_distribution_share.poster_template_save,
+        name="console-distribution-posters-save",
+    ),
+    path(
+        "console/<slug:slug>/distribution/posters/background/",
+        console_distribution_share.poster_background_save,
+        name="console-distribution-posters-background",
+    ),
+    path(
+        "console/<slug:slug>/distribution/posters/preview.png",
+        console_distribution_share.poster_template_preview,
+        name="console-distribution-posters-preview",
+    ),
+    # Risk holds, regional agents and team bonus (frontend.console_distribution_risk).
+    path(
+        "console/<slug:slug>/distribution/risk/",
+        console_distribution_risk.risk_holds,
+        name="console-distribution-risk",
+    ),
+    path(
+        "console/<slug:slug>/distribution/risk/<int:flag_id>/release/",
+        console_distribution_risk.risk_hold_release,
+        name="console-distribution-risk-release",
+    ),
+    path(
+        "console/<slug:slug>/distribution/risk/<int:flag_id>/reject/",
+        console_distribution_risk.risk_hold_reject,
+        name="console-distribution-risk-reject",
+    ),
+    path(
+        "console/<slug:slug>/distribution/regions/",
+        console_distribution_risk.regional_agents,
+        name="console-distribution-regions",
+    ),
+    path(
+        "console/<slug:slug>/distribution/regions/new/",
+        console_distribution_risk.regional_agent_new,
+        name="console-distribution-region-new",
+    ),
+    path(
+        "console/<slug:slug>/distribution/regions/<int:agent_id>/",
+        console_distribution_risk.regional_agent_edit,
+        name="console-distribution-region-edit",
+    ),
+    path(
+        "console/<slug:slug>/distribution/regions/<int:agent_id>/disable/",
+        console_distribution_risk.regional_agent_stop,
+        name="console-distribution-region-disable",
+    ),
+    path(
+        "console/<slug:slug>/distribution/team-bonus/",
+        console_distribution_risk.team_bonus,
+        name="console-distribution-team",
+    ),
+    # Statements and settlement runs (frontend.console_distribution_statements).
+    path(
+        "console/<slug:slug>/distribution/statements/",
+        console_distribution_statements.distribution_statements,
+        name="console-distribution-statements",
+    ),
+    path(
+        "console/<slug:slug>/distribution/statements/generate/",
+        console_distribution_statements.distribution_statements_generate,
+        name="console-distribution-statements-generate",
+    ),
+    path(
+        "console/<slug:slug>/distribution/statements/csv/",
+        console_distribution_statements.distribution_statements_csv,
+        name="console-distribution-statements-csv",
+    ),
+    path(
+        "console/<slug:slug>/distribution/statements/members/<int:member_id>/",
+        console_distribution_statements.distribution_statement_member,
+        name="console-distribution-statement-member",
+    ),
+    # Distributors, applications, commissions, leaderboard
+    # (frontend.console_distribution_members).
+    path(
+        "console/<slug:slug>/distribution/distributors/",
+        console_distribution_members.distributor_list,
+        name="console-distribution-distributors",
+    ),
+    path(
+        "console/<slug:slug>/distribution/distributors/appoint/",
+        console_distribution_members.distributor_appoint_view,
+        name="console-distribution-appoint",
+    ),
+    path(
+        "console/<slug:slug>/distribution/distributors/<int:member_id>/",
+        console_distribution_members.distributor_detail,
+        name="console-distribution-distributor",
+    ),
+    path(
+        "console/<slug:slug>/distribution/distributors/<int:member_id>/status/",
+        console_distribution_members.distributor_status_view,
+        name="console-distribution-distributor-status",
+    ),
+    path(
+        "console/<slug:slug>/distribution/applications/",
+        console_distribution_members.application_list,
+        name="console-distribution-applications",
+    ),
+    path(
+        "console/<slug:slug>/distribution/applications/<int:application_id>/decide/",
+        console_distribution_members.application_decide,
+        name="console-distribution-application-decide",
+    ),
+    path(
+        "console/<slug:slug>/distribution/commissions/",
+        console_distribution_members.commission_list,
+        name="console-distribution-commissions",
+    ),
+    path(
+        "console/<slug:slug>/distribution/leaderboard/",
+        console_distribution_members.leaderboard,
+        name="console-distribution-leaderboard",
     ),
     # Sections that later issues fill in; each keeps its URL name when its real view lands.
     *(

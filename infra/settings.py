@@ -372,6 +372,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "shop.payments.models.Payment.Status",
         "PaymentMethodEnum": "shop.payments.models.Payment.Method",
         "PaymentGatewayEnum": "shop.payments.models.Gateway",
+        "WithdrawalChannelEnum": "distribution.models.settings.WithdrawalChannel",
+        "WithdrawalStateEnum": "distribution.models.withdrawals.Withdrawal.State",
     },
 }
 
@@ -439,6 +441,47 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "tenants.tasks.tenant_fanout_task",
         "args": ["shop.payments.tasks.payments_reconcile_task"],
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Distribution withdrawals: WeChat transfers in flight are asked about, unconfirmed ones
+    # cancelled after 24 h (the money back), approved ones a lost task left transferred.
+    "distribution-withdrawals-sweep": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["distribution.tasks.withdrawals_sweep_task"],
+        "schedule": 600.0,
+    },
+    # Distribution grades: upgrades and retention downgrades of every distributor, nightly.
+    "distribution-grades-nightly": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["distribution.tasks.grades_nightly_task"],
+        "schedule": crontab(hour=2, minute=10),
+    },
+    # Distribution team bonus: the month that ended last in each shop's time zone, paid once
+    # (hourly, so every time zone's month end is caught; a done month costs one query).
+    "distribution-team-bonus-monthly": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["distribution.tasks.team_bonus_monthly_task"],
+        "schedule": crontab(minute=25),
+    },
+    # Distribution settlement (distribution.services.settlement): shops without a settlement
+    # day release frozen commissions hourly once their freeze days passed; shops with day N
+    # release them on day N of their own calendar (00:20 UTC is on each local day once; the
+    # task acts on day N only, once per month).
+    "distribution-settlement-unfreeze": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["distribution.tasks.settlement_unfreeze_task"],
+        "schedule": crontab(minute=5),
+    },
+    "distribution-settlement-periodic": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["distribution.tasks.settlement_periodic_task"],
+        "schedule": crontab(hour=0, minute=20),
+    },
+    # Monthly statements per distributor: the month that ended last in each shop's time zone,
+    # written once (hourly, so every time zone's 1st is caught; a done month costs one query).
+    "distribution-statements-monthly": {
+        "task": "tenants.tasks.tenant_fanout_task",
+        "args": ["distribution.tasks.statements_monthly_task"],
+        "schedule": crontab(minute=35),
     },
 }
 

@@ -27,6 +27,21 @@ class Distributor(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Grades (distribution.models.grades). None: the shop's default grade.
+    grade = models.ForeignKey(
+        "distribution.Grade",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="distributors",
+    )
+    # Since when the distributor holds the grade (retention counts from here).
+    grade_since = models.DateTimeField(null=True, blank=True)
+    # Set by the merchant's override: automatic upgrades and downgrades leave the grade alone.
+    grade_locked = models.BooleanField(default=False)
+    # After a retention downgrade, upgrades count only what happened since then (else the
+    # lifetime totals would lift the distributor straight back up).
+    grade_counts_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Distributor {self.code}"

@@ -86,8 +86,10 @@ def _reaches(*, start: int, target: int) -> bool:
     return bool(row and row[0])
 
 
-def distributor_make(*, member: Member) -> Distributor:
-    """Make a member a distributor with a fresh share code (idempotent)."""
+def distributor_make(*, member: Member, status: str = Distributor.Status.ACTIVE) -> Distributor:
+    """Make a member a distributor with a fresh share code (idempotent: an existing one is
+    returned as it is). `status` is the new one's (applied, when they only asked to be one);
+    distribution.services.qualification changes it later and records why."""
     existing = Distributor.objects.filter(member=member).first()
     if existing is not None:
         return existing
@@ -96,7 +98,10 @@ def distributor_make(*, member: Member) -> Distributor:
         try:
             with transaction.atomic():
                 return Distributor.objects.create(
-                    member=member, code=code, activated_at=timezone.now()
+                    member=member,
+                    code=code,
+                    status=status,
+                    activated_at=timezone.now() if status == Distributor.Status.ACTIVE else None,
                 )
         except IntegrityError:
             existing = Distributor.objects.filter(member=member).first()
@@ -175,4 +180,9 @@ def referral_bind(
         source=source,
         reason=f"{reason} by {trigger} with code {distributor.code}",
     )
+    # The upline has one more invite (and a bigger team): their grade may go up. Imported
+    # here: grades reads the graph through this module.
+    from distribution.services.grades import grades_evaluate_after_binding
+
+    grades_evaluate_after_binding(upline_id=upline_id)
     return BindResult(True, reason, upline_id)

@@ -3,8 +3,10 @@
 Booked once per order line and level from `order.paid` (the unique (line, level) key and the
 ledger's source keys make a replay book nothing), on the base the settings choose, at the level's
 rate, rounded down to the minor unit (the remainder is not paid). Each booking posts
-expense -c / pending +c in the ledger; `order.received` moves pending → frozen and
-`order.completed` frozen → available, each as a ledger posting too.
+expense -c / pending +c in the ledger; `order.received` moves pending → frozen as a ledger
+posting too. Frozen → available is the settlement's (distribution.services.settlement: the
+shop's freeze days, not the order's completion); refunds of released money follow the shop's
+clawback policy (distribution.services.clawback).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,10 +27,19 @@ from distribution.models import (
     Distributor,
     LedgerAccount,
     LedgerAccountKind,
+    LedgerTransaction,
     RateKind,
 )
 from distribution.services.bindings import BindResult, referral_bind, upline_chain
-from distribution.services.ledger import ledger_account_for, ledger_post
+from distribution.services.clawback import reversal_plan
+from distribution.services.ledger import ledger_account_for, ledger_member_lock, ledger_post
+from distribution.services.rates import commission_rates_resolve
+from distribution.services.risk import (
+    risk_account_kind,
+    risk_flags_record,
+    risk_hold_mark,
+    risk_holds,
+)
 from distribution.services.settings import distribution_settings_get
 from infra.money import Money, minor_round
 from shop.orders.models import Order, OrderLine
@@ -62,32 +74,46 @@ def _bases(order: Order, lines: list[OrderLine], base: str) -> dict[int, int]:
 
 
 def _decide(
-    *, buyer_id: int, settings: DistributionSettings, link_code: str = ""
+    *, buyer_id: int, settings: DistributionSettings, link_code: str = "", typed_code: str = ""
 ) -> list[CommissionDecision]:
     """Who earns at which level, and who does not and why (unsaved decisions).
 
     Levels are positions in the chain: an upline who is not an active distributor earns
-    nothing, and the next one up keeps its own level (no compression). An order that came
-    through a distributor's share link is attributed to that distributor (and their uplines)
-    rather than to the buyer's bound upline.
+    nothing, and the next one up keeps its own level (no compression). Attribution priority:
+    a referral code the buyer typed at checkout, then the share link the order came through,
+    then the buyer's bound upline; the winner (and their uplines) earn, and each distributor
+    passed over gets a level-0 decision saying why (code_priority / code_over_link /
+    link_priority). A code that names no active distributor (or the buyer) counts as none.
     """
-    link_member = (
-        Distributor.objects.filter(code=link_code, status=Distributor.Status.ACTIVE)
-        .exclude(member_id=buyer_id)
-        .values_list("member_id", flat=True)
-        .first()
-        if link_code
-        else None
+    codes = [code for code in (typed_code, link_code) if code]
+    owners = (
+        dict(
+            Distributor.objects.filter(code__in=codes, status=Distributor.Status.ACTIVE)
+            .exclude(member_id=buyer_id)
+            .values_list("code", "member_id")
+        )
+        if codes
+        else {}
     )
+    code_member = owners.get(typed_code) if typed_code else None
+    link_member = owners.get(link_code) if link_code else None
+    winner = code_member if code_member is not None else link_member
     overridden: list[CommissionDecision] = []
-    if link_member is not None:
+    if winner is not None:
         bound = upline_chain(member_id=buyer_id, levels=1)
-        if bound and bound[0] != link_member:
+        reason = Reason.CODE_PRIORITY if code_member is not None else Reason.LINK_PRIORITY
+        if bound and bound[0] != winner:
+            overridden.append(CommissionDecision(level=0, member_id=bound[0], reason=reason))
+        if (
+            code_member is not None
+            and link_member is not None
+            and link_member not in (code_member, *bound)
+        ):
             overridden.append(
-                CommissionDecision(level=0, member_id=bound[0], reason=Reason.LINK_PRIORITY)
+                CommissionDecision(level=0, member_id=link_member, reason=Reason.CODE_OVER_LINK)
             )
-        chain = [link_member, *upline_chain(member_id=link_member, levels=settings.depth)]
-        if buyer_id in chain:  # the buyer is above the link's owner: stop below the buyer
+        chain = [winner, *upline_chain(member_id=winner, levels=settings.depth)]
+        if buyer_id in chain:  # the buyer is above the winner: stop below the buyer
             chain = chain[: chain.index(buyer_id)]
     else:
         chain = upline_chain(member_id=buyer_id, levels=settings.depth + 1)
@@ -158,7 +184,10 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     lines = list(OrderLine.objects.filter(order=order).order_by("id"))
     link_code = next((line.referral_code for line in lines if line.referral_code), "")
     decisions = _decide(
-        buyer_id=order.member_id, settings=settings, link_code=link_code.strip().upper()
+        buyer_id=order.member_id,
+        settings=settings,
+        link_code=link_code.strip().upper(),
+        typed_code=order.referral_code.strip().upper(),
     )
     for decision in decisions:
         decision.order = order
@@ -168,15 +197,21 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
         for decision in decisions
         if decision.reason == Reason.EARNS and decision.member_id is not None
     ]
-    if not beneficiaries or Commission.objects.filter(order=order).exists():
+    if (
+        not beneficiaries
+        or Commission.objects.filter(order=order, kind=Commission.Kind.LEVEL).exists()
+    ):
         return []
     bases = _bases(order, lines, settings.commission_base)
     rule = _rule(settings)
+    # The rate source (global / grade / product / sku), in a constant number of queries.
+    rates = commission_rates_resolve(settings=settings, beneficiaries=beneficiaries, lines=lines)
     commissions: list[Commission] = []
     for level, member_id in beneficiaries:
-        rate = settings.level_rates[level - 1]
         for line in lines:
-            if settings.rate_kind == RateKind.FIXED:
+            resolved = rates[(level, member_id, line.pk)]
+            rate = resolved.rate
+            if resolved.rate_kind == RateKind.FIXED:
                 amount = rate * line.quantity
             else:
                 amount = minor_round(
@@ -194,24 +229,30 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
                     buyer_id=order.member_id,
                     currency=order.currency,
                     base_minor=bases[line.pk],
-                    rate_kind=settings.rate_kind,
+                    rate_kind=resolved.rate_kind,
                     rate=rate,
                     amount_minor=amount,
-                    rule={**rule, "level": level},
+                    rule={**rule, "level": level, **resolved.snapshot()},
                     event_id=event_id,
                 )
             )
     if not commissions:
         return []
+    # Risk rules (one query): a held beneficiary's commissions go to commission_held.
+    holds = risk_holds(order=order, member_ids={c.beneficiary_id for c in commissions})
+    risk_hold_mark(commissions=commissions, holds=holds)
     Commission.objects.bulk_create(commissions)
     totals: dict[int, int] = {}
     for commission in commissions:
         totals[commission.beneficiary_id] = (
             totals.get(commission.beneficiary_id, 0) + commission.amount_minor
         )
+    target = {
+        member_id: risk_account_kind(member_id=member_id, holds=holds) for member_id in totals
+    }
     accounts = _accounts(
         {(None, Kind.SHOP_COMMISSION_EXPENSE)}
-        | {(member_id, Kind.COMMISSION_PENDING) for member_id in totals}
+        | {(member_id, target[member_id]) for member_id in totals}
     )
     ledger_post(
         source="order",
@@ -221,11 +262,12 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
         lines=[
             (accounts[(None, Kind.SHOP_COMMISSION_EXPENSE)], -sum(totals.values())),
             *(
-                (accounts[(member_id, Kind.COMMISSION_PENDING)], amount)
+                (accounts[(member_id, target[member_id])], amount)
                 for member_id, amount in sorted(totals.items())
             ),
         ],
     )
+    risk_flags_record(order=order, commissions=commissions, holds=holds, kind="level")
     return commissions
 
 
@@ -236,18 +278,11 @@ _MOVES = {
         Kind.COMMISSION_PENDING,
         Kind.COMMISSION_FROZEN,
     ),
-    "completed": (
-        Commission.State.FROZEN,
-        Commission.State.AVAILABLE,
-        Kind.COMMISSION_FROZEN,
-        Kind.COMMISSION_AVAILABLE,
-    ),
 }
 
 
 def commissions_move(*, order_id: int, step: str) -> int:
-    """Move an order's commissions one step (order received / completed) in one posting;
-    how many moved."""
+    """Move an order's commissions one step (order received) in one posting; how many moved."""
     before, after, source_kind, target_kind = _MOVES[step]
     commissions = list(
         Commission.objects.select_for_update().filter(order_id=order_id, state=before)
@@ -256,7 +291,8 @@ def commissions_move(*, order_id: int, step: str) -> int:
         return 0
     totals: dict[int, int] = {}
     for commission in commissions:
-        left = commission.amount_minor - commission.reversed_minor
+        # What a clawback took from it (reverse_pending) has left the account already.
+        left = commission.amount_minor - commission.reversed_minor - commission.clawed_minor
         totals[commission.beneficiary_id] = totals.get(commission.beneficiary_id, 0) + left
     totals = {member_id: amount for member_id, amount in totals.items() if amount > 0}
     if totals:
@@ -297,9 +333,13 @@ def _referral_code(payload: dict[str, Any]) -> str:
     )
 
 
-def bind_on_order(*, order_id: int, trigger: str, code: str) -> BindResult | None:
-    """Bind the buyer at their first order / first payment, when the settings say so."""
-    if not code or distribution_settings_get().binding_trigger != trigger:
+def bind_on_order(
+    *, order_id: int, trigger: str, code: str, typed_code: str = ""
+) -> BindResult | None:
+    """Bind the buyer at their first order / first payment, when the settings say so: to the
+    distributor of the code typed at checkout (source "code") or, when that names none, of the
+    share link (`code`, source "link")."""
+    if not (code or typed_code) or distribution_settings_get().binding_trigger != trigger:
         return None
     order = Order.objects.get(pk=order_id)
     earlier = Order.objects.filter(member_id=order.member_id, pk__lt=order.pk)
@@ -307,6 +347,12 @@ def bind_on_order(*, order_id: int, trigger: str, code: str) -> BindResult | Non
         earlier = earlier.filter(paid_at__isnull=False)
     if earlier.exists():
         return None
+    if typed_code:
+        result = referral_bind(
+            member=order.member, code=typed_code, trigger=trigger, source=Binding.Source.CODE
+        )
+        if result.reason not in {"unknown_code", "self_referral"} or not code:
+            return result
     return referral_bind(member=order.member, code=code, trigger=trigger)
 
 
@@ -315,6 +361,7 @@ def on_order_created(event: Any) -> None:
         order_id=int(event.payload["order_id"]),
         trigger="first_order",
         code=_referral_code(event.payload),
+        typed_code=str(event.payload.get("referral_code") or ""),
     )
 
 
@@ -324,6 +371,7 @@ def on_order_paid(event: Any) -> None:
         order_id=int(event.payload["order_id"]),
         trigger="first_payment",
         code=_referral_code(event.payload),
+        typed_code=str(event.payload.get("referral_code") or ""),
     )
     commissions_book(order_id=int(event.payload["order_id"]), event_id=str(event.id))
 
@@ -332,11 +380,8 @@ def on_order_received(event: Any) -> None:
     commissions_move(order_id=int(event.payload["order_id"]), step="received")
 
 
-def on_order_completed(event: Any) -> None:
-    commissions_move(order_id=int(event.payload["order_id"]), step="completed")
-
-
 _STATE_ACCOUNT: dict[str, str] = {
+    Commission.State.HELD: Kind.COMMISSION_HELD,
     Commission.State.PENDING: Kind.COMMISSION_PENDING,
     Commission.State.FROZEN: Kind.COMMISSION_FROZEN,
     Commission.State.AVAILABLE: Kind.COMMISSION_AVAILABLE,
@@ -345,23 +390,35 @@ _STATE_ACCOUNT: dict[str, str] = {
 }
 
 
+@transaction.atomic
 def commissions_reverse_for_refund(
     *, order_id: int, refund_lines: list[dict[str, Any]], event_id: str
 ) -> int:
-    """Reverse the commissions of refunded lines pro rata, in one posting; the minor units
-    reversed.
+    """Reverse the commissions of refunded lines pro rata; the minor units reversed.
 
     Each reversal is the commission times the refunded share of what the line paid, rounded
     down; once every unit of a line is refunded, its commissions reverse exactly what is left,
-    so a full refund reverses exactly what was booked.
+    so a full refund reverses exactly what was booked. Money still where the commission's state
+    says is reversed there (posting "commission_reverse:<event>"); money already released
+    follows the shop's clawback policy (posting "clawback:<event>", distribution.services.
+    clawback). A replay of the same event reverses nothing.
     """
     refunded = {int(item["line_id"]): int(item["amount_minor"]) for item in refund_lines}
     lines = {line.pk: line for line in OrderLine.objects.filter(order_id=order_id, pk__in=refunded)}
-    by_account: dict[tuple[int | None, str], int] = {}
-    changes: list[tuple[Commission, int]] = []
-    for commission in (
-        Commission.objects.select_for_update().filter(order_line_id__in=list(lines)).order_by("id")
-    ):
+    of_lines = Commission.objects.filter(order_line_id__in=list(lines))
+    members = sorted(set(of_lines.values_list("beneficiary_id", flat=True)))
+    if not members:
+        return 0
+    # Money locks before row locks, in member order: the order the settlement keeps too.
+    for member_id in members:
+        ledger_member_lock(member_id=member_id)
+    purposes = (f"commission_reverse:{event_id}", f"clawback:{event_id}")
+    if LedgerTransaction.objects.filter(
+        source="order", source_id=str(order_id), purpose__in=purposes
+    ).exists():
+        return 0
+    reversals: list[tuple[Commission, int]] = []
+    for commission in of_lines.select_for_update().order_by("id"):
         line = lines[commission.order_line_id]
         left = commission.amount_minor - commission.reversed_minor
         if left <= 0:
@@ -371,38 +428,46 @@ def commissions_reverse_for_refund(
         else:
             share = Decimal(commission.amount_minor) * Decimal(refunded[line.pk])
             amount = min(left, minor_round(share / Decimal(line.paid_minor), mode=ROUND_DOWN))
-        if amount <= 0:
-            continue
-        key = (commission.beneficiary_id, _STATE_ACCOUNT[commission.state])
-        by_account[key] = by_account.get(key, 0) + amount
-        changes.append((commission, amount))
-    if not changes:
+        if amount > 0:
+            reversals.append((commission, amount))
+    if not reversals:
         return 0
-    total = sum(by_account.values())
-    accounts = _accounts(set(by_account) | {(None, Kind.SHOP_COMMISSION_EXPENSE)})
-    ledger_post(
-        source="order",
-        source_id=order_id,
-        purpose=f"commission_reverse:{event_id}",
-        memo="refund",
-        lines=[
-            *((accounts[key], -amount) for key, amount in sorted(by_account.items(), key=str)),
-            (accounts[(None, Kind.SHOP_COMMISSION_EXPENSE)], total),
-        ],
+    plan = reversal_plan(
+        reversals=reversals,
+        state_accounts=_STATE_ACCOUNT,
+        policy=distribution_settings_get().clawback,
     )
+    accounts = _accounts(
+        set(plan.in_place) | set(plan.clawback) | {(None, Kind.SHOP_COMMISSION_EXPENSE)}
+    )
+    for purpose, taken in zip(purposes, (plan.in_place, plan.clawback), strict=True):
+        if not taken:
+            continue
+        ledger_post(
+            source="order",
+            source_id=order_id,
+            purpose=purpose,
+            memo="refund" if purpose.startswith("commission") else "refund: clawback",
+            lines=[
+                *((accounts[key], -amount) for key, amount in sorted(taken.items())),
+                (accounts[(None, Kind.SHOP_COMMISSION_EXPENSE)], sum(taken.values())),
+            ],
+        )
     now = timezone.now()
-    for commission, amount in changes:
-        reversed_minor = commission.reversed_minor + amount
+    for commission, reversed_minor, clawed_minor in plan.commissions.values():
+        state = (
+            Commission.State.REVERSED
+            if reversed_minor == commission.amount_minor
+            else commission.state
+        )
+        # A partial refund does not restart a frozen commission's freeze days.
         Commission.objects.filter(pk=commission.pk).update(
             reversed_minor=reversed_minor,
-            state=(
-                Commission.State.REVERSED
-                if reversed_minor == commission.amount_minor
-                else commission.state
-            ),
-            state_changed_at=now,
+            clawed_minor=clawed_minor,
+            state=state,
+            state_changed_at=now if state != commission.state else commission.state_changed_at,
         )
-    return total
+    return sum(amount for _commission, amount in reversals)
 
 
 def on_order_refunded(event: Any) -> None:

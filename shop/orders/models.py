@@ -66,6 +66,9 @@ class Order(models.Model):
     address_detail = models.CharField(max_length=255)
     postal_code = models.CharField(max_length=16, blank=True, default="")
     buyer_note = models.CharField(max_length=200, blank=True, default="")
+    # A referral code (推荐码) the buyer typed at checkout: it outranks the share links the
+    # lines carry and the buyer's bound upline when the order's commissions are decided.
+    referral_code = models.CharField(max_length=64, blank=True, default="")
     merchant_note = models.CharField(max_length=500, blank=True, default="")
     # Risk control: where the order came from.
     channel = models.CharField(max_length=16, default="h5")

@@ -2,6 +2,8 @@
 and an Official Account's web authorization (snsapi_base OAuth: its authorize URL and the code
 exchange that tells the shopper's openid).
 
+Also mini-program codes (wxa/getwxacodeunlimit) for share posters.
+
 The API host comes from settings.WECHAT_API_BASE_URL, the authorize page's from
 WECHAT_OPEN_BASE_URL (each wechatpy API class has its own base URL, set here). Secrets, codes,
 session keys and user access tokens never reach a log or an exception message: requests'
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -358,3 +361,107 @@ class _ComponentName:
 
     def __init__(self, component_appid: str) -> None:
         self.component_appid = component_appid
+
+
+# --- Mini-program codes (小程序码) through getwxacodeunlimit, for share posters
+
+
+@dataclass(frozen=True)
+class WxaCodeRequest:
+    """A mini-program code for `scene` (at most 32 characters) opening `page` of app `appid`,
+    asked with the merchant's AppSecret (`secret`) or, when None, through our `component`."""
+
+    appid: str
+    scene: str
+    page: str
+    width: int
+    secret: str | None = field(default=None, repr=False)
+    component: ComponentConfig | None = None
+
+
+class _OwnAppClient(WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
+    """wechatpy's client of an app run with its AppSecret, whose access token comes from the
+    configured host's cgi-bin/stable_token: the same token the merchant's own servers get, so
+    asking for one never invalidates theirs (cgi-bin/token would). A refused token is replaced
+    by a forced refresh (wechatpy's retry calls fetch_access_token when WeChat says 40001)."""
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        force_refresh = bool(self.session.get(self.access_token_key))
+        response = self._http.post(
+            f"{_base_url()}/cgi-bin/stable_token",
+            timeout=self.timeout,
+            json={
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self.secret,
+                "force_refresh": force_refresh,
+            },
+        )
+        response.raise_for_status()
+        result = response.json()
+        if not isinstance(result, dict) or int(result.get("errcode") or 0):
+            errcode = int(result.get("errcode") or -1) if isinstance(result, dict) else -1
+            errmsg = str(result.get("errmsg", "")) if isinstance(result, dict) else ""
+            raise WeChatApiError(errcode, errmsg)
+        expires_in = int(result.get("expires_in") or 7200)
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return result
+
+
+def app_storage_prefix(appid: str) -> str:
+    """The key prefix of an app's own access token (kept in the database between requests)."""
+    return f"wechat:app:{appid}"
+
+
+def _code_bytes(result: Any) -> bytes:
+    content = getattr(result, "content", None)
+    if not isinstance(content, bytes) or not content.startswith((b"\x89PNG", b"\xff\xd8")):
+        raise WeChatUnreachableError("WeChat's answer is not an image")
+    return content
+
+
+def _wxa_code_own(request: WxaCodeRequest) -> bytes:
+    client = _OwnAppClient(
+        request.appid,
+        request.secret,
+        session=DatabaseStorage(app_storage_prefix(request.appid)),
+        timeout=settings.WECHAT_TIMEOUT_S,
+        auto_retry=True,
+    )
+    client.API_BASE_URL = f"{_base_url()}/cgi-bin/"
+    client.wxa.API_BASE_URL = f"{_base_url()}/"
+    try:
+        return _code_bytes(
+            client.wxa.get_wxa_code_unlimited(request.scene, width=request.width, page=request.page)
+        )
+    except WeChatClientException as error:
+        raise _api_error(error) from None
+    except (requests.RequestException, ValueError, KeyError) as error:
+        raise _unreachable(error) from None
+
+
+def _wxa_code_component(request: WxaCodeRequest, config: ComponentConfig) -> bytes:
+    component = component_client(config)
+    refresh_key = f"{request.appid}_refresh_token"
+
+    def call() -> Any:
+        if not component.session.get(refresh_key):
+            raise ComponentUnavailableError("no authorizer refresh token for this mini-program")
+        client = component.get_client_by_appid(request.appid)
+        client.API_BASE_URL = f"{_base_url()}/cgi-bin/"
+        client.wxa.API_BASE_URL = f"{_base_url()}/"
+        _timeouts(client._http)
+        return client.wxa.get_wxa_code_unlimited(
+            request.scene, width=request.width, page=request.page
+        )
+
+    return _code_bytes(_with_component_token(component, call))
+
+
+def wechat_wxa_code_unlimited(*, request: WxaCodeRequest) -> bytes:
+    """wxa/getwxacodeunlimit: the code's image bytes (PNG), with the app's own token or, for an
+    app authorized to our component, the authorizer token (renewed with its refresh token)."""
+    if request.component is not None:
+        return _wxa_code_component(request, request.component)
+    return _wxa_code_own(request)

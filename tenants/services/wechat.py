@@ -32,11 +32,13 @@ from tenants.gateways.wechat import (
     OwnOAuthRequest,
     WeChatApiError,
     WeChatUnreachableError,
+    WxaCodeRequest,
     wechat_code_to_session,
     wechat_component_code_to_session,
     wechat_component_oauth_code_to_openid,
     wechat_oauth_authorize_url,
     wechat_oauth_code_to_openid,
+    wechat_wxa_code_unlimited,
 )
 from tenants.gateways.wechat_storage import DatabaseStorage, component_storage_prefix
 from tenants.models import (
@@ -494,3 +496,105 @@ def _oauth_code_to_openid(account: OfficialAccount, code: str) -> OAuthOpenId:
         )
     except ComponentUnavailableError as error:
         raise _component_unavailable(str(error)) from None
+
+
+# --- Mini-program codes (小程序码) for share posters
+
+
+class MiniProgramPageInvalidError(DomainError):
+    code = "miniprogram_page_invalid"
+    default_message = "The mini-program has no released page at this path."
+
+
+class WeChatQuotaExceededError(DomainError):
+    code = "wechat_quota_exceeded"
+    status_code = 429
+    default_message = "WeChat's daily quota of mini-program codes is used up. Try again tomorrow."
+
+
+class WeChatCodeFailedError(DomainError):
+    code = "wechat_code_failed"
+    status_code = 502
+    default_message = "WeChat refused to make the mini-program code."
+
+
+@dataclass(frozen=True)
+class MiniProgramCode:
+    """A mini-program code WeChat made: the image (PNG or JPEG bytes) and the app it opens."""
+
+    appid: str
+    image: bytes = field(repr=False)
+
+
+def _wxa_code_error(error: WeChatApiError, miniprogram: MiniProgram) -> DomainError:
+    errcode = error.errcode
+    logger.warning(
+        "WeChat refused a code of mini-program %s: %s %s", miniprogram.appid, errcode, error.errmsg
+    )
+    if errcode == 41030:
+        return MiniProgramPageInvalidError(_("The mini-program has no released page at this path."))
+    if errcode == 45009:
+        return WeChatQuotaExceededError(
+            _("WeChat's daily quota of mini-program codes is used up. Try again tomorrow.")
+        )
+    if errcode in {40013, 40125, 61003, 61023, 40164}:
+        # Unknown appid, wrong AppSecret, authorization withdrawn, our IP not whitelisted.
+        return MiniProgramMisconfiguredError(_("This shop's mini-program is not set up correctly."))
+    if errcode in {-1, 45011, 40001, 40014, 42001}:
+        return WeChatUnavailableError(
+            _("WeChat cannot be reached right now. Try again in a moment.")
+        )
+    return WeChatCodeFailedError(_("WeChat refused to make the mini-program code."))
+
+
+@unaudited("reads the shop's mini-program credentials; writes only WeChat's token cache")
+def miniprogram_code_unlimited(
+    *, tenant_id: int, scene: str, page: str, width: int = 430
+) -> MiniProgramCode:
+    """A mini-program code of shop `tenant_id` for `scene` opening `page` (getwxacodeunlimit).
+
+    MiniProgramNotConfiguredError when the shop has none; WeChat's refusals are domain errors:
+    miniprogram_page_invalid (41030), wechat_quota_exceeded (45009), miniprogram_misconfigured,
+    wechat_unavailable, wechat_code_failed.
+    """
+    miniprogram = MiniProgram.objects.filter(tenant_id=tenant_id).first()
+    if miniprogram is None:
+        raise MiniProgramNotConfiguredError(_("This shop has no mini-program yet."))
+    misconfigured = MiniProgramMisconfiguredError(
+        _("This shop's mini-program is not set up correctly.")
+    )
+    secret: str | None = None
+    config: ComponentConfig | None = None
+    if miniprogram.mode == MiniProgramMode.OWN:
+        try:
+            secret = decrypt_text(miniprogram.app_secret_encrypted)
+        except DecryptionError:
+            logger.error(
+                "The AppSecret of mini-program %s opens with no configured key", miniprogram.appid
+            )
+            raise misconfigured from None
+    else:
+        config = _component_config()
+        if config is None:
+            raise _component_unavailable("the WECHAT_COMPONENT_* settings are not set")
+    request = WxaCodeRequest(
+        appid=miniprogram.appid,
+        scene=scene,
+        page=page,
+        width=width,
+        secret=secret,
+        component=config,
+    )
+    try:
+        image = wechat_wxa_code_unlimited(request=request)
+    except WeChatApiError as error:
+        raise _wxa_code_error(error, miniprogram) from None
+    except WeChatUnreachableError as error:
+        logger.warning("WeChat unreachable for mini-program %s: %s", miniprogram.appid, error)
+        raise WeChatUnavailableError(
+            _("WeChat cannot be reached right now. Try again in a moment.")
+        ) from None
+    except ComponentUnavailableError as error:
+        logger.error("WeChat component code impossible for %s: %s", miniprogram.appid, error)
+        raise misconfigured from None
+    return MiniProgramCode(appid=miniprogram.appid, image=image)

@@ -12,8 +12,10 @@ measured is the commission path, not checkout.
   order as the outbox delivers it (decisions, commission rows, ledger postings, the ledger's
   commit-time balance check). queries_per_order_depthN: SQL statements of one booking at each
   depth (the issue allows depth 3 at most 2 more than depth 1).
-- settle_s: every order's commissions moved pending → frozen → available (the received and
-  completed subscribers), one transaction per order and step.
+- settle_s: every order's commissions moved pending → frozen → available: the received
+  subscriber's move, one transaction per order, then one run of the settlement's unfreeze job
+  (distribution.services.settlement, after the shop's freeze days) releasing all of them
+  set-based, one ledger posting per distributor.
 - reference: the same number of ledger rows (a transaction and two entries per commission)
   written with one bulk insert per table, in one transaction.
 The last line is one JSON object.
@@ -134,10 +136,14 @@ def _setup(arguments: argparse.Namespace) -> tuple[Any, dict[int, list[int]]]:
 
 def _run(arguments: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection, transaction
+    from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     from distribution.models import Commission, LedgerAccount, LedgerEntry, LedgerTransaction
     from distribution.services.commissions import commissions_book, commissions_move
+    from distribution.services.settings import distribution_settings_get
+    from distribution.services.settlement import settlement_unfreeze
     from infra.db import tenant_schema
 
     started = time.perf_counter()
@@ -172,12 +178,21 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
         all_ids = sorted([*order_ids, *samples])
         settle_started = time.perf_counter()
         for order_id in all_ids:
-            for step in ("received", "completed"):
-                with transaction.atomic():
-                    commissions_move(order_id=order_id, step=step)
+            with transaction.atomic():
+                commissions_move(order_id=order_id, step="received")
+        freeze_days = distribution_settings_get().freeze_days
+        release_started = time.perf_counter()
+        run = settlement_unfreeze(at=timezone.now() + timedelta(days=freeze_days, hours=1))
+        release_s = time.perf_counter() - release_started
         settle_s = time.perf_counter() - settle_started
+        released = run.commissions if run is not None else 0
         commissions = Commission.objects.count()
         available = Commission.objects.filter(state="available").count()
+        by_state = dict(
+            Commission.objects.values("state")
+            .annotate(count=Count("id"))
+            .values_list("state", "count")
+        )
         # The reference: as many ledger rows as the bookings wrote, in bulk.
         accounts = list(LedgerAccount.objects.order_by("id")[:2])
         reference_started = time.perf_counter()
@@ -208,9 +223,12 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
         "queries_per_order_depth2": queries[2],
         "queries_per_order_depth3": queries[3],
         "settle_s": round(settle_s, 2),
+        "release_s": round(release_s, 3),
         "book_s": round(book_s, 2),
         "commissions": commissions,
         "available": available,
+        "released_by_settlement": released,
+        "commissions_by_state": by_state,
         "reference_bulk_insert_s": round(reference_s, 2),
         "reference_rows": commissions * 3,
         "setup_s": round(setup_s, 1),

@@ -130,13 +130,19 @@ def test_no_commission_while_distribution_is_off_or_without_upline(shop: Tenant)
     assert not Commission.objects.filter(order__in=[order, lonely]).exists()
 
 
-def test_received_freezes_and_completed_releases_through_the_ledger(shop: Tenant) -> None:
-    # given: a booked commission of 5.00
-    distribution_settings_update(changes={"enabled": True}, actor="a")
+def test_received_freezes_and_the_settlement_releases_after_the_freeze_days(
+    shop: Tenant,
+) -> None:
+    # given: a booked commission of 5.00, 7 freeze days, no settlement day (hourly unfreeze)
+    from datetime import timedelta
+
+    from distribution.services.settlement import settlement_unfreeze
+
+    distribution_settings_update(changes={"enabled": True, "freeze_days": 7}, actor="a")
     upline, buyer = _chain(2)
     order = _paid(buyer, price_minor=5000)
     _deliver("order.paid", order)
-    # when: shipped, received (event), then completed by the timer (event)
+    # when: shipped, received (event), completed by the timer (event), then settled
     order_ship(order=order, carrier="SF", tracking_number="1", actor="account:1")
     order_receive(order=order, actor=f"member:{buyer.pk}")
     _deliver("order.received", order)
@@ -145,12 +151,21 @@ def test_received_freezes_and_completed_releases_through_the_ledger(shop: Tenant
     assert order.complete_at is not None
     orders_progress(now=order.complete_at)
     _deliver("order.completed", order)
-    # then
+    after_completion = _balance(upline, Kind.COMMISSION_FROZEN)
+    frozen_at = Commission.objects.get(order=order).state_changed_at
+    early = settlement_unfreeze(at=frozen_at + timedelta(days=7, seconds=-1))
+    late = settlement_unfreeze(at=frozen_at + timedelta(days=7, hours=1))
+    # then: the completion moved nothing (the freeze days are the distribution's own knob);
+    # the settlement released it once the 7 days had passed, not a second before
     assert frozen == (0, 500)
+    assert after_completion == 500
+    assert early is not None
+    assert late is not None
+    assert (early.released_minor, late.released_minor) == (0, 500)
     assert _balance(upline, Kind.COMMISSION_FROZEN) == 0
     assert _balance(upline, Kind.COMMISSION_AVAILABLE) == 500
     assert Commission.objects.get(order=order).state == "available"
-    assert commissions_move(order_id=order.pk, step="completed") == 0
+    assert commissions_move(order_id=order.pk, step="received") == 0
 
 
 def test_partial_refunds_reverse_pro_rata_and_the_last_reverses_the_rest(shop: Tenant) -> None:

@@ -687,3 +687,108 @@ def test_mch_transfer_waits_for_the_user_and_notifies_when_finished(
     result = client.callback(*note)
     assert result["event_type"] == "MCHTRANSFER.BILL.FINISHED"
     assert result["resource"]["transfer_amount"] == 3000
+
+
+def _transfer(client: Any, out_bill_no: str, amount: int = 3000, **extra: Any) -> Any:
+    arguments: dict[str, Any] = {
+        "out_bill_no": out_bill_no,
+        "transfer_scene_id": "1005",
+        "openid": OPENID,
+        "transfer_amount": amount,
+        "transfer_remark": "佣金提现",
+        "transfer_scene_report_infos": [
+            {"info_type": "岗位类型", "info_content": "分销员"},
+            {"info_type": "报酬说明", "info_content": "分销佣金提现"},
+        ],
+        "notify_url": "https://alpha.example.com/notify",
+        **extra,
+    }
+    return client.mch_transfer_bills(**arguments)
+
+
+def test_mch_transfer_the_payee_confirms_then_it_succeeds(fake: FakeWeChatPay, client: Any) -> None:
+    # given
+    _transfer(client, "TB20260101000002")
+    # when: confirmed, still being paid; then paid
+    pending = fake.transfer_confirm("TB20260101000002", complete=False)
+    transferring = json.loads(client.mch_transfer_bills_query(out_bill_no="TB20260101000002")[1])
+    note = fake.transfer_finish("TB20260101000002", "SUCCESS")
+    # then
+    assert pending is None
+    assert transferring["state"] == "TRANSFERING"
+    result = client.callback(*note)
+    assert result["resource"]["state"] == "SUCCESS"
+    assert result["resource"]["mch_id"] == fake.sp_mchid
+    assert result["resource"]["out_bill_no"] == "TB20260101000002"
+
+
+def test_mch_transfer_fails_and_notifies_the_reason(fake: FakeWeChatPay, client: Any) -> None:
+    # given
+    _transfer(client, "TB20260101000003")
+    # when
+    note = fake.transfer_fail("TB20260101000003", reason="BLOCK_B2C_USERLIMITAMOUNT_MONTH")
+    # then
+    resource = client.callback(*note)["resource"]
+    assert (resource["state"], resource["fail_reason"]) == (
+        "FAIL",
+        "BLOCK_B2C_USERLIMITAMOUNT_MONTH",
+    )
+    with pytest.raises(ValueError, match="FAIL"):
+        fake.transfer_fail("TB20260101000003")
+
+
+def test_mch_transfer_cancel_goes_through_canceling_to_cancelled(
+    fake: FakeWeChatPay, client: Any
+) -> None:
+    # given: one cancel completes at once, one stays CANCELING
+    _transfer(client, "TB20260101000004")
+    _transfer(client, "TB20260101000005")
+    # when
+    first = client.mch_transfer_bills_cancel(out_bill_no="TB20260101000004")
+    fake.transfer_cancel_completes = False
+    client.mch_transfer_bills_cancel(out_bill_no="TB20260101000005")
+    again = client.mch_transfer_bills_cancel(out_bill_no="TB20260101000004")
+    # then
+    assert (first[0], json.loads(first[1])["state"]) == (200, "CANCELING")
+    assert fake.transfer("TB20260101000004").state == "CANCELLED"
+    assert fake.transfer("TB20260101000005").state == "CANCELING"
+    assert (again[0], json.loads(again[1])["code"]) == (400, "INVALID_REQUEST")
+    note = fake.transfer_notification_for("TB20260101000004")
+    assert client.callback(*note)["resource"]["state"] == "CANCELLED"
+
+
+def test_mch_transfer_starts_accepted_when_asked_and_refuses_what_wechat_refuses(
+    fake: FakeWeChatPay, client: Any
+) -> None:
+    # given
+    fake.transfer_initial_state = "ACCEPTED"
+    # when
+    accepted = _transfer(client, "TB20260101000006")
+    fake.transfer_accept("TB20260101000006")
+    no_report = _transfer(client, "TB20260101000007", transfer_scene_report_infos=[])
+    bad_number = _transfer(client, "TB-2026-0101-0009")
+    fake.transfer_not_enough = True
+    short = _transfer(client, "TB20260101000010")
+    missing = client.mch_transfer_bills_query(out_bill_no="TB20260101999999")
+    # then
+    assert json.loads(accepted[1])["state"] == "ACCEPTED"
+    assert "package_info" not in json.loads(accepted[1])
+    assert fake.transfer("TB20260101000006").state == "WAIT_USER_CONFIRM"
+    assert (no_report[0], json.loads(no_report[1])["code"]) == (400, "PARAM_ERROR")
+    assert (bad_number[0], json.loads(bad_number[1])["code"]) == (400, "PARAM_ERROR")
+    assert (short[0], json.loads(short[1])["code"]) == (403, "NOT_ENOUGH")
+    assert (missing[0], json.loads(missing[1])["code"]) == (404, "NOT_FOUND")
+
+
+def test_mch_transfer_notifications_can_be_forged_or_about_another_merchant(
+    fake: FakeWeChatPay, client: Any
+) -> None:
+    # given
+    _transfer(client, "TB20260101000011")
+    fake.transfer_confirm("TB20260101000011")
+    # when
+    forged = fake.transfer_notification_for("TB20260101000011", wrong_key=True)
+    other = fake.transfer_notification_for("TB20260101000011", mch_id="1900000999")
+    # then
+    assert client.callback(*forged) is None
+    assert client.callback(*other)["resource"]["mch_id"] == "1900000999"

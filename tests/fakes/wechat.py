@@ -14,6 +14,16 @@ Endpoints (paths as on the real host):
   ``openid``, ``scope`` (and ``unionid`` for snsapi_userinfo only, as WeChat documents).
 - ``GET /sns/oauth2/component/access_token?appid&code&grant_type=authorization_code
   &component_appid&component_access_token``: the same for an account authorized to a component.
+- ``POST /cgi-bin/stable_token`` (JSON ``grant_type=client_credential``, ``appid``, ``secret``,
+  ``force_refresh``) -> an app's ``access_token`` (7200 s; the same one until it expires or a
+  forced refresh, as WeChat's stable token does).
+- ``POST /cgi-bin/component/api_authorizer_token?component_access_token`` (JSON
+  ``component_appid``, ``authorizer_appid``, ``authorizer_refresh_token``) -> an authorized app's
+  ``authorizer_access_token`` (the refresh token is ``authorizer_refresh_token(...)``).
+- ``POST /wxa/getwxacodeunlimit?access_token`` (JSON ``scene``, ``page``, ``width`` …): a
+  mini-program code, as PNG bytes; errors as JSON: 40169 scene too long or of characters WeChat
+  refuses, 41030 a page the app has not published (when ``publish_pages`` named its pages),
+  45009 the app's code quota (``code_quota``) is used up, 40001/42001 for a bad/expired token.
 
 The authorize page (open.weixin.qq.com/connect/oauth2/authorize, which WeChat's browser shows) is
 ``oauth_authorize(url, openid=…)``: it checks the URL as WeChat does and returns where WeChat
@@ -83,10 +93,20 @@ ERRMSG = {
     40125: "invalid appsecret",
     40163: "code been used",
     42001: "access_token expired",
+    40097: "invalid args",
+    40169: "invalid length for scene, or the data is not json string",
+    41030: "invalid page rule",
+    45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit  mustslower  retry next minute",
     61003: "component is not authorized by this account",
     61006: "component ticket is invalid",
+    61023: "invalid refresh_token",
 }
+# The characters WeChat allows in a getwxacodeunlimit scene (at most 32 of them).
+SCENE_CHARACTERS = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#$&'()*+,/:;=?@-._~"
+)
+SCENE_MAX_LENGTH = 32
 # What WeChat's authorize page shows for a bad URL.
 OAUTH_PAGE_ERRORS = {
     -1: "bad request",
@@ -168,6 +188,16 @@ class FakeWeChat:
         # token -> (component_appid, expired)
         self._component_tokens: dict[str, tuple[str, bool]] = {}
         self._failures: list[_Failure] = []
+        # token -> (appid, expired): apps' own (stable) tokens and authorizer tokens alike.
+        self._app_tokens: dict[str, tuple[str, bool]] = {}
+        # (component_appid, appid) -> the authorizer refresh token WeChat gave at authorization.
+        self._refresh_tokens: dict[tuple[str, str], str] = {}
+        # appid -> its published pages; an app without an entry accepts any page.
+        self._pages: dict[str, frozenset[str]] = {}
+        # appid -> mini-program codes WeChat still makes today (None: no limit).
+        self.code_quota: dict[str, int] = {}
+        # (appid, scene, page) of every code made.
+        self.codes_made: list[tuple[str, str, str]] = []
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -244,6 +274,18 @@ class FakeWeChat:
             self._apps.setdefault(appid, None)
             self._kinds.setdefault(appid, MINIPROGRAM)
             self._components[component_appid].authorized.add(appid)
+            self._refresh_tokens.setdefault(
+                (component_appid, appid), f"refreshtoken@@@{secrets.token_urlsafe(24)}"
+            )
+
+    def authorizer_refresh_token(self, component_appid: str, appid: str) -> str:
+        """The authorizer_refresh_token WeChat gave the component when `appid` authorized it."""
+        return self._refresh_tokens[(component_appid, appid)]
+
+    def publish_pages(self, appid: str, pages: tuple[str, ...]) -> None:
+        """The pages of the app's released version; codes for any other page fail (41030)."""
+        with self._lock:
+            self._pages[appid] = frozenset(pages)
 
     def deauthorize(self, component_appid: str, appid: str) -> None:
         with self._lock:
@@ -320,6 +362,12 @@ class FakeWeChat:
         """The next `n` requests fail: with HTTP `http_status` if given, else with `errcode`."""
         with self._lock:
             self._failures.extend(_Failure(errcode, http_status) for _ in range(n))
+
+    def expire_app_tokens(self) -> None:
+        """Every app and authorizer access token issued so far answers 42001 from now on."""
+        with self._lock:
+            for token, (appid, _expired) in self._app_tokens.items():
+                self._app_tokens[token] = (appid, True)
 
     def expire_component_tokens(self) -> None:
         """Every component access token issued so far answers 42001 from now on."""
@@ -465,6 +513,85 @@ class FakeWeChat:
             self._component_tokens[token] = (component.component_appid, False)
         return {"component_access_token": token, "expires_in": 7200}
 
+    def _app_token_issue(self, appid: str, *, reuse: bool) -> dict[str, Any]:
+        with self._lock:
+            if reuse:
+                for token, (owner, expired) in self._app_tokens.items():
+                    if owner == appid and not expired:
+                        return {"access_token": token, "expires_in": 7200}
+            token = secrets.token_urlsafe(32)
+            self._app_tokens[token] = (appid, False)
+        return {"access_token": token, "expires_in": 7200}
+
+    def stable_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        appid = str(body.get("appid", ""))
+        if body.get("grant_type") != "client_credential":
+            return _error(40002)
+        if appid not in self._apps:
+            return _error(40013)
+        secret = self._apps[appid]
+        if secret is None or body.get("secret") != secret:
+            return _error(40125)
+        return self._app_token_issue(appid, reuse=not body.get("force_refresh"))
+
+    def authorizer_token(self, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        component_appid = str(body.get("component_appid", ""))
+        appid = str(body.get("authorizer_appid", ""))
+        refused = self._component_check(
+            {
+                "component_appid": component_appid,
+                "component_access_token": query.get("component_access_token", ""),
+                "grant_type": "authorization_code",
+                "appid": appid,
+            }
+        )
+        if refused is not None:
+            return refused
+        expected = self._refresh_tokens.get((component_appid, appid))
+        if expected is None or body.get("authorizer_refresh_token") != expected:
+            return _error(61023)
+        issued = self._app_token_issue(appid, reuse=True)
+        return {
+            "authorizer_access_token": issued["access_token"],
+            "expires_in": 7200,
+            "authorizer_refresh_token": expected,
+        }
+
+    def wxa_code_unlimited(self, query: dict[str, str], body: bytes) -> dict[str, Any] | bytes:
+        """A mini-program code (PNG bytes) for the scene and page, or WeChat's error."""
+        issued = self._app_tokens.get(query.get("access_token", ""))
+        if issued is None:
+            return _error(40001)
+        appid, expired = issued
+        if expired:
+            return _error(42001)
+        if self._kinds.get(appid) != MINIPROGRAM:
+            return _error(40013)
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            return _error(40169)
+        if not isinstance(payload, dict):
+            return _error(40169)
+        scene = str(payload.get("scene", ""))
+        if not scene or len(scene) > SCENE_MAX_LENGTH or not set(scene) <= SCENE_CHARACTERS:
+            return _error(40169)
+        page = str(payload.get("page") or "")
+        pages = self._pages.get(appid)
+        if page.startswith("/") or (page and pages is not None and page not in pages):
+            return _error(41030)
+        width = payload.get("width", 430)
+        if not isinstance(width, int) or not 280 <= width <= 1280:
+            return _error(40097)
+        with self._lock:
+            left = self.code_quota.get(appid)
+            if left is not None:
+                if left <= 0:
+                    return _error(45009)
+                self.code_quota[appid] = left - 1
+            self.codes_made.append((appid, scene, page))
+        return _code_png(f"{appid}|{page}|{scene}", width)
+
     def component_jscode2session(self, query: dict[str, str]) -> dict[str, Any]:
         refused = self._component_check(query)
         if refused is not None:
@@ -473,6 +600,20 @@ class FakeWeChat:
         if self._kinds.get(appid) != MINIPROGRAM:
             return _error(40013)
         return self._use_code(appid, query.get("js_code", ""))
+
+
+def _code_png(text: str, width: int) -> bytes:
+    """A square PNG of `width` pixels standing for a mini-program code (a QR of `text`)."""
+    import io
+
+    import qrcode
+    from PIL import Image
+
+    image = qrcode.make(text, border=1).get_image().convert("RGB")
+    image = image.resize((width, width), Image.Resampling.NEAREST)
+    output = io.BytesIO()
+    image.save(output, format="PNG")
+    return output.getvalue()
 
 
 def _error(errcode: int) -> dict[str, Any]:
@@ -533,6 +674,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, _error(failure.errcode))
             return
         route = (method, url.path)
+        if route == ("POST", "/wxa/getwxacodeunlimit"):
+            made = fake.wxa_code_unlimited(query, body)
+            if isinstance(made, bytes):
+                self._reply_bytes(made, "image/png")
+            else:
+                self._reply(200, made)
+            return
+        if route in {
+            ("POST", "/cgi-bin/stable_token"),
+            ("POST", "/cgi-bin/component/api_authorizer_token"),
+        }:
+            try:
+                payload = json.loads(body or b"{}")
+            except ValueError:
+                payload = {}
+            payload = payload if isinstance(payload, dict) else {}
+            if url.path == "/cgi-bin/stable_token":
+                self._reply(200, fake.stable_token(payload))
+            else:
+                self._reply(200, fake.authorizer_token(query, payload))
+            return
         if route == ("GET", "/sns/jscode2session"):
             result = fake.jscode2session(query)
         elif route == ("GET", "/sns/component/jscode2session"):
@@ -551,6 +713,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"errcode": 404, "errmsg": "not found"})
             return
         self._reply(200, result)
+
+    def _reply_bytes(self, data: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _reply(self, status: int, result: dict[str, Any]) -> None:
         data = json.dumps(result).encode()

@@ -11,6 +11,11 @@ APIv3 key. Amounts are in 分 on the API and in 元 in bills, as at WeChat.
         client.pay(..., sub_mchid=fake.sub_mchid)
         note = fake.pay_succeed(out_trade_no)     # state change + signed notification
         fake.deliver(url, *note)
+
+Merchant transfers (商家转账): `mch_transfer_bills` creates a bill waiting for the payee
+(WAIT_USER_CONFIRM, with package_info); `transfer_confirm` (the payee confirms → TRANSFERING →
+SUCCESS), `transfer_fail` and the cancel endpoint (CANCELING → CANCELLED) move it, and
+`transfer_notification_for` signs its MCHTRANSFER.BILL.FINISHED notification.
 """
 
 from __future__ import annotations
@@ -361,6 +366,12 @@ class FakeWeChatPay:
         self.refunds_succeed_immediately = False
         self.statement_creating = False
         self.bill_bom = False
+        # Merchant transfers: the state a new bill starts in (WAIT_USER_CONFIRM, or ACCEPTED
+        # while WeChat still checks it: `transfer_accept` moves it on), whether a cancel
+        # completes at once (CANCELING → CANCELLED) and whether the merchant's balance is short.
+        self.transfer_initial_state = "WAIT_USER_CONFIRM"
+        self.transfer_cancel_completes = True
+        self.transfer_not_enough = False
 
         # Authenticated calls as (method, path with query, JSON body); the fake's own crashes.
         self.calls: list[tuple[str, str, Any]] = []
@@ -679,9 +690,51 @@ class FakeWeChatPay:
             transfer.state = state
             transfer.update_time = datetime.now(CHINA)
             if state == "FAIL":
-                transfer.fail_reason = "PAYEE_ACCOUNT_ABNORMAL"
-            resource = self._transfer_resource(transfer)
-        resource["mch_id"] = self.sp_mchid
+                transfer.fail_reason = transfer.fail_reason or "PAYEE_ACCOUNT_ABNORMAL"
+        return self.transfer_notification_for(out_bill_no, **knobs)
+
+    def transfer_accept(self, out_bill_no: str) -> None:
+        """WeChat finished checking an ACCEPTED bill: it now waits for the payee."""
+        with self._lock:
+            transfer = self._transfers[out_bill_no]
+            if transfer.state != "ACCEPTED":
+                raise ValueError(f"transfer {out_bill_no} is {transfer.state}")
+            transfer.state = "WAIT_USER_CONFIRM"
+            transfer.update_time = datetime.now(CHINA)
+
+    def transfer_confirm(
+        self, out_bill_no: str, *, complete: bool = True, **knobs: Any
+    ) -> Notification | None:
+        """The payee confirms in the client (wx.requestMerchantTransfer): the bill goes to
+        TRANSFERING and, with `complete`, on to SUCCESS; its notification then (else None)."""
+        with self._lock:
+            transfer = self._transfers[out_bill_no]
+            if transfer.state != "WAIT_USER_CONFIRM":
+                raise ValueError(f"transfer {out_bill_no} is {transfer.state}")
+            transfer.state = "TRANSFERING"
+            transfer.update_time = datetime.now(CHINA)
+        return self.transfer_finish(out_bill_no, "SUCCESS", **knobs) if complete else None
+
+    def transfer_fail(
+        self, out_bill_no: str, reason: str = "PAYEE_ACCOUNT_ABNORMAL", **knobs: Any
+    ) -> Notification:
+        """The transfer fails at WeChat (e.g. the payee's account is restricted)."""
+        with self._lock:
+            transfer = self._transfers[out_bill_no]
+            if transfer.state in ("SUCCESS", "FAIL", "CANCELLED"):
+                raise ValueError(f"transfer {out_bill_no} is {transfer.state}")
+            transfer.fail_reason = reason
+        return self.transfer_finish(out_bill_no, "FAIL", **knobs)
+
+    def transfer_notification_for(
+        self, out_bill_no: str, *, mch_id: str | None = None, **knobs: Any
+    ) -> Notification:
+        """The MCHTRANSFER.BILL.FINISHED notification for a bill's current state, signed and
+        encrypted as WeChat sends it; `mch_id` makes one about another merchant; `knobs` as
+        for payments (late_by_seconds, tamper, corrupt_ciphertext, wrong_key)."""
+        with self._lock:
+            resource = self._transfer_resource(self._transfers[out_bill_no])
+        resource["mch_id"] = mch_id or self.sp_mchid
         return self._notification(
             "MCHTRANSFER.BILL.FINISHED", "商家转账单据终态通知", "mch_payment", resource, **knobs
         )
@@ -1367,11 +1420,29 @@ class FakeWeChatPay:
                     label=None,
                 ),
             ).decode()
+        if not OUT_NO_PATTERN.match(body["out_bill_no"]) or not body["out_bill_no"].isalnum():
+            raise _param_error("out_bill_no", "只能由数字、大小写字母组成")
+        if len(body["transfer_remark"]) > 32:
+            raise _param_error("transfer_remark", "最多32个字符")
+        if amount >= 200000 and not user_name:
+            raise _param_error("user_name", "转账金额>=2000元时必填")
+        if body["transfer_scene_id"] == "1005":
+            reported = {
+                info.get("info_type")
+                for info in body.get("transfer_scene_report_infos") or []
+                if isinstance(info, dict) and info.get("info_content")
+            }
+            if not {"岗位类型", "报酬说明"} <= reported:
+                raise _param_error(
+                    "transfer_scene_report_infos", "佣金报酬场景须报备岗位类型与报酬说明"
+                )
         existing = self._transfers.get(body["out_bill_no"])
         if existing is not None:
             if existing.transfer_amount != amount or existing.openid != body["openid"]:
                 raise WeChatPayError(400, "INVALID_REQUEST", "商户单号重复,且请求参数与原单不一致")
             return 200, self._transfer_answer(existing)
+        if self.transfer_not_enough:
+            raise WeChatPayError(403, "NOT_ENOUGH", "商户运营账户资金不足")
         transfer = FakeTransfer(
             out_bill_no=body["out_bill_no"],
             transfer_bill_no="1330000" + _digits(33),
@@ -1382,6 +1453,7 @@ class FakeWeChatPay:
             user_name=user_name,
             notify_url=body.get("notify_url"),
             created_at=datetime.now(CHINA),
+            state=self.transfer_initial_state,
         )
         self._transfers[transfer.out_bill_no] = transfer
         return 200, self._transfer_answer(transfer)
@@ -1405,12 +1477,16 @@ class FakeWeChatPay:
             raise WeChatPayError(400, "INVALID_REQUEST", f"当前状态{transfer.state}不可撤销")
         transfer.state = "CANCELING"
         transfer.update_time = datetime.now(CHINA)
-        return 200, {
+        answer = {
             "out_bill_no": transfer.out_bill_no,
             "transfer_bill_no": transfer.transfer_bill_no,
             "state": transfer.state,
             "update_time": _rfc3339(transfer.update_time),
         }
+        if self.transfer_cancel_completes:
+            # WeChat answers CANCELING and closes the bill right after.
+            transfer.state = "CANCELLED"
+        return 200, answer
 
 
 def parse_bill(text: str) -> tuple[list[dict[str, str]], dict[str, str]]:

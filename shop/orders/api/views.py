@@ -210,6 +210,13 @@ class CheckoutInputSerializer(serializers.Serializer[Any]):
     channel = serializers.ChoiceField(choices=["h5", "miniprogram"], default="h5")
     device_id = serializers.CharField(max_length=128, required=False, default="", allow_blank=True)
     requests = serializers.DictField(required=False, default=dict)
+    referral_code = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="A distributor's referral code (推荐码) the buyer typed at checkout.",
+    )
 
 
 def _checkout_items(member: Member, data: dict[str, Any]) -> list[CheckoutItem]:
@@ -396,6 +403,7 @@ class CheckoutApi(MemberApi):
                 ),
                 requests=values["requests"],
                 from_cart=values["from_cart"],
+                referral_code=values["referral_code"],
             )
             return status.HTTP_201_CREATED, order_data(order, detail=True)
 

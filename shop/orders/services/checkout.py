@@ -137,8 +137,13 @@ def order_checkout(
     client: Client | None = None,
     requests: dict[str, Any] | None = None,
     from_cart: bool = False,
+    referral_code: str = "",
 ) -> Order:
-    """Create the member's order for `items` to the address, reserving stock; pending payment."""
+    """Create the member's order for `items` to the address, reserving stock; pending payment.
+
+    `referral_code`: a distributor's code the buyer typed (推荐码), kept on the order and in its
+    events; whether it names a distributor is the distribution's business, not checkout's.
+    """
     client = client or Client()
     address = address_get(member=member, address_id=address_id)
     quote = order_quote(member=member, items=items, province=address.province, requests=requests)
@@ -159,6 +164,7 @@ def order_checkout(
         "address_detail": address.detail,
         "postal_code": address.postal_code,
         "buyer_note": buyer_note.strip()[:200],
+        "referral_code": referral_code.strip()[:64],
         "channel": client.channel[:16],
         "device_id": client.device_id[:128],
         "ip": client.ip,

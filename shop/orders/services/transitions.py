@@ -49,6 +49,7 @@ def order_event_payload(order: Order, lines: Iterable[OrderLine] | None = None) 
         "shipping_minor": order.shipping_minor,
         "total_minor": order.total_minor,
         "refunded_minor": order.refunded_minor,
+        "referral_code": order.referral_code,
         "lines": [
             {
                 "line_id": line.pk,

@@ -12,6 +12,9 @@ Public-key mode: constructing a client downloads nothing.
 
 Amounts are 分 (the minor unit of CNY, our `*_minor`), on the API as in our rows; bills are in
 元 and converted exactly (Decimal, no rounding: a fraction of a 分 is an error).
+
+Merchant transfers (商家转账 with the payee's confirmation, for distributors' withdrawals) are the
+module functions `transfer_*` at the end; their notifications are verified as payments' are.
 """
 
 from __future__ import annotations
@@ -361,6 +364,54 @@ def _notification_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+def _notification_open(
+    *, config: _Config, client: Any, headers: Mapping[str, str], body: bytes
+) -> dict[str, Any]:
+    """A notification's envelope with its resource decrypted, after checking the signature on
+    the raw body (WeChat Pay's public key only) and its age; NotificationRejected otherwise."""
+    signed = _notification_headers(headers)
+    # Only WeChat Pay's public key is trusted: another serial would make the SDK download
+    # certificates on a stranger's request.
+    if (
+        signed["Wechatpay-Serial"] != config.public_key_id
+        or signed["Wechatpay-Signature-Type"] != SIGNATURE_TYPE
+    ):
+        raise NotificationRejected(
+            "not signed with WeChat Pay's key", code="notification_signature_invalid"
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotificationRejected("body is not UTF-8", code="notification_invalid") from error
+    if not rsa_verify(
+        signed["Wechatpay-Timestamp"],
+        signed["Wechatpay-Nonce"],
+        text,
+        signed["Wechatpay-Signature"],
+        _platform_key(config.public_key),
+    ):
+        raise NotificationRejected("bad signature", code="notification_signature_invalid")
+    # wechatpayv3 does not look at the timestamp (TECH-NOTES): replays are refused here.
+    try:
+        sent = int(signed["Wechatpay-Timestamp"])
+    except ValueError as error:
+        raise NotificationRejected("bad timestamp", code="notification_invalid") from error
+    max_age = float(settings.PAYMENT_NOTIFICATION_MAX_AGE_S)
+    if abs(time.time() - sent) > max_age:
+        raise NotificationRejected(
+            f"timestamp {sent} is more than {max_age:.0f} s away", code="notification_stale"
+        )
+    try:
+        result = client.callback(signed, text)
+    except Exception as error:  # the SDK raises bare Exception
+        raise NotificationRejected(
+            f"undecryptable: {error}", code="notification_invalid"
+        ) from error
+    if not isinstance(result, dict) or not isinstance(result.get("resource"), dict):
+        raise NotificationRejected("undecryptable resource", code="notification_invalid")
+    return result
+
+
 class WeChatPayGateway:
     name = PROVIDER
 
@@ -557,46 +608,7 @@ class WeChatPayGateway:
             merchant = _merchant(shop_context().tenant_id)
         except GatewayError as error:
             raise NotificationRejected(str(error), code="not_configured") from error
-        signed = _notification_headers(headers)
-        # Only WeChat Pay's public key is trusted: another serial would make the SDK download
-        # certificates on a stranger's request.
-        if (
-            signed["Wechatpay-Serial"] != config.public_key_id
-            or signed["Wechatpay-Signature-Type"] != SIGNATURE_TYPE
-        ):
-            raise NotificationRejected(
-                "not signed with WeChat Pay's key", code="notification_signature_invalid"
-            )
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise NotificationRejected("body is not UTF-8", code="notification_invalid") from error
-        if not rsa_verify(
-            signed["Wechatpay-Timestamp"],
-            signed["Wechatpay-Nonce"],
-            text,
-            signed["Wechatpay-Signature"],
-            _platform_key(config.public_key),
-        ):
-            raise NotificationRejected("bad signature", code="notification_signature_invalid")
-        # wechatpayv3 does not look at the timestamp (TECH-NOTES): replays are refused here.
-        try:
-            sent = int(signed["Wechatpay-Timestamp"])
-        except ValueError as error:
-            raise NotificationRejected("bad timestamp", code="notification_invalid") from error
-        max_age = float(settings.PAYMENT_NOTIFICATION_MAX_AGE_S)
-        if abs(time.time() - sent) > max_age:
-            raise NotificationRejected(
-                f"timestamp {sent} is more than {max_age:.0f} s away", code="notification_stale"
-            )
-        try:
-            result = client.callback(signed, text)
-        except Exception as error:  # the SDK raises bare Exception
-            raise NotificationRejected(
-                f"undecryptable: {error}", code="notification_invalid"
-            ) from error
-        if not isinstance(result, dict) or not isinstance(result.get("resource"), dict):
-            raise NotificationRejected("undecryptable resource", code="notification_invalid")
+        result = _notification_open(config=config, client=client, headers=headers, body=body)
         return self._verified(result, config=config, merchant=merchant)
 
     @staticmethod
@@ -676,3 +688,182 @@ class WeChatPayGateway:
             if digest.lower() != str(meta.get("hash_value", "")).lower():
                 raise GatewayError("bill digest mismatch", code="bill_invalid", retryable=True)
         return _bill_rows(data.decode("utf-8"), sub_mchid=merchant.sub_mchid)
+
+
+# -- Merchant transfers (商家转账, the 2025 version with the payee's confirmation) -------------
+#
+# wechatpayv3's mch_transfer_bills has no sub-merchant parameter: a transfer is made by the
+# platform's merchant account (sp_mchid) to an openid of an appid bound to it (the shop's
+# mini-program or the account's sub_appid, as for payments). The payee confirms in the client
+# with wx.requestMerchantTransfer({mchId, appId, package: package_info}); WeChat then pays and
+# sends MCHTRANSFER.BILL.FINISHED (SUCCESS, FAIL or CANCELLED) to the notify URL.
+
+# "佣金报酬" (commission): the scene distributors' withdrawals are reported under, with the two
+# report lines WeChat asks of it.
+TRANSFER_SCENE_ID = "1005"
+TRANSFER_SCENE_REPORT = (
+    {"info_type": "岗位类型", "info_content": "分销员"},
+    {"info_type": "报酬说明", "info_content": "分销佣金提现"},
+)
+TRANSFER_REMARK_MAX_CHARS = 32
+# At and above 2,000 元 WeChat needs the payee's real name (it checks it against the account).
+TRANSFER_REAL_NAME_FROM_MINOR = 200_000
+TRANSFER_MIN_MINOR = 10
+TRANSFER_EVENTS = frozenset({"MCHTRANSFER.BILL.FINISHED"})
+# WeChat's bill states: ACCEPTED, PROCESSING, WAIT_USER_CONFIRM, TRANSFERING (sic), SUCCESS,
+# FAIL, CANCELING, CANCELLED. The last three are final except CANCELING.
+TRANSFER_FINAL_STATES = frozenset({"SUCCESS", "FAIL", "CANCELLED"})
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """One transfer of `amount_minor` 分 to `openid` (of `appid`); `out_bill_no` is ours and
+    the same number is the same transfer at WeChat."""
+
+    out_bill_no: str
+    appid: str
+    openid: str
+    amount_minor: int
+    remark: str
+    notify_url: str
+    real_name: str = ""
+
+
+@dataclass(frozen=True)
+class TransferState:
+    """A transfer bill as WeChat holds it (`state` is WeChat's word)."""
+
+    out_bill_no: str
+    state: str
+    provider_bill_no: str = ""
+    package_info: str = ""
+    fail_reason: str = ""
+    amount_minor: int | None = None
+
+
+@dataclass(frozen=True)
+class VerifiedTransferNotification:
+    event_id: str
+    event_type: str
+    transfer: TransferState | None = None
+
+
+def _transfer_state(answer: Mapping[str, Any]) -> TransferState:
+    try:
+        amount = answer.get("transfer_amount")
+        return TransferState(
+            out_bill_no=str(answer["out_bill_no"]),
+            state=str(answer["state"]),
+            provider_bill_no=str(answer.get("transfer_bill_no") or ""),
+            package_info=str(answer.get("package_info") or ""),
+            fail_reason=str(answer.get("fail_reason") or ""),
+            amount_minor=int(amount) if amount is not None else None,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise GatewayError(
+            f"WeChat Pay transfer answer malformed: {error!r}", code="answer_invalid"
+        ) from error
+
+
+def transfer_appid(*, tenant_id: int) -> str:
+    """The appid whose openids a shop's transfers pay: its mini-program, else the sub-merchant
+    account's sub_appid, else the platform's appid (not_configured without WeChat Pay)."""
+    config, _client = _platform()
+    account = payment_account_of(tenant_id=tenant_id, provider=PROVIDER)
+    sub_appid = account.sub_appid if account is not None else ""
+    return (
+        wechat_payer_appid(tenant_id=tenant_id, kind="miniprogram") or sub_appid or config.sp_appid
+    )
+
+
+def transfer_client_params(*, appid: str, package_info: str) -> dict[str, str]:
+    """What wx.requestMerchantTransfer takes to let the payee confirm a transfer."""
+    config, _client = _platform()
+    return {"mchId": config.sp_mchid, "appId": appid, "package": package_info}
+
+
+def transfer_create(request: TransferRequest) -> TransferState:
+    """Start a transfer (or get the one already started under the same out_bill_no).
+
+    The state is usually WAIT_USER_CONFIRM with `package_info` for the client. GatewayError
+    with retryable=True when it may work later (the bill may then exist: ask again with the
+    same out_bill_no).
+    """
+    if request.amount_minor < TRANSFER_MIN_MINOR:
+        raise GatewayError("WeChat transfers start at 0.10 CNY", code="amount_too_small")
+    if request.amount_minor >= TRANSFER_REAL_NAME_FROM_MINOR and not request.real_name:
+        raise GatewayError("this amount needs the payee's real name", code="real_name_required")
+    _config, client = _platform()
+    remark = request.remark[:TRANSFER_REMARK_MAX_CHARS] or "佣金提现"
+    answer = _ok(
+        "transfer",
+        _call(
+            "transfer",
+            lambda: client.mch_transfer_bills(
+                out_bill_no=request.out_bill_no,
+                transfer_scene_id=TRANSFER_SCENE_ID,
+                openid=request.openid,
+                transfer_amount=request.amount_minor,
+                transfer_remark=remark,
+                user_name=request.real_name or None,
+                transfer_scene_report_infos=[dict(info) for info in TRANSFER_SCENE_REPORT],
+                appid=request.appid,
+                notify_url=request.notify_url,
+            ),
+        ),
+    )
+    return _transfer_state(answer)
+
+
+def transfer_query(*, out_bill_no: str) -> TransferState | None:
+    """WeChat's view of a transfer by our out_bill_no; None when WeChat has no such bill."""
+    _config, client = _platform()
+    status, text = _call(
+        "transfer query", lambda: client.mch_transfer_bills_query(out_bill_no=out_bill_no)
+    )
+    if status == 404 and _error_code(text) == "NOT_FOUND":
+        return None
+    return _transfer_state(_ok("transfer query", (status, text)))
+
+
+def transfer_cancel(*, out_bill_no: str) -> TransferState:
+    """Ask WeChat to cancel a transfer still waiting for the payee (it answers CANCELING, then
+    CANCELLED); GatewayError when the bill can no longer be cancelled."""
+    _config, client = _platform()
+    answer = _ok(
+        "transfer cancel",
+        _call("transfer cancel", lambda: client.mch_transfer_bills_cancel(out_bill_no=out_bill_no)),
+    )
+    return _transfer_state(answer)
+
+
+def transfer_notification_verify(
+    *, headers: Mapping[str, str], body: bytes
+) -> VerifiedTransferNotification:
+    """Verify a transfer notification exactly as payment notifications are (signature on the
+    raw body with WeChat Pay's key, age, AES-256-GCM) and read the bill it carries.
+
+    NotificationRejected codes as for payments; notification_wrong_merchant when the bill is
+    another merchant's. Other genuine event types come back with `transfer` None.
+    """
+    try:
+        config, client = _platform()
+    except GatewayError as error:
+        raise NotificationRejected(str(error), code="not_configured") from error
+    result = _notification_open(config=config, client=client, headers=headers, body=body)
+    event_id = str(result.get("id") or "")
+    event_type = str(result.get("event_type") or "")
+    if not event_id or not event_type:
+        raise NotificationRejected("no id or event type", code="notification_invalid")
+    if event_type not in TRANSFER_EVENTS:
+        return VerifiedTransferNotification(event_id=event_id, event_type=event_type)
+    resource: dict[str, Any] = result["resource"]
+    if str(resource.get("mch_id") or "") != config.sp_mchid:
+        raise NotificationRejected(
+            "the notification is another merchant's", code="notification_wrong_merchant"
+        )
+    try:
+        transfer = _transfer_state(resource)
+    except GatewayError as error:
+        raise NotificationRejected(str(error), code="notification_invalid") from error
+    return VerifiedTransferNotification(event_id=event_id, event_type=event_type, transfer=transfer)
