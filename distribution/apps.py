@@ -21,6 +21,7 @@ class DistributionConfig(planes.PlaneAppConfig):
             on_order_refunded,
         )
         from distribution.services.grades import on_order_for_grades
+        from distribution.services.invites import on_order_paid_invite
         from distribution.services.qualification import (
             on_order_paid_qualify,
             on_order_refunded_qualify,
@@ -42,6 +43,11 @@ class DistributionConfig(planes.PlaneAppConfig):
                 name="distribution.region_book",
                 topics=frozenset({"order.paid"}),
                 handle=on_order_paid_region,
+            ),
+            planes.OutboxSubscriber(
+                name="distribution.invite_reward_book",
+                topics=frozenset({"order.paid"}),
+                handle=on_order_paid_invite,
             ),
             planes.OutboxSubscriber(
                 name="distribution.commission_freeze",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from distribution.models import Commission, CommissionDecision
+from distribution.services.commissions import decision_commission_kind
 
 
 def order_commission_explanation_for_console(*, order_id: int) -> list[dict[str, Any]]:
@@ -18,10 +19,10 @@ def orders_commission_explanation_for_console(
 ) -> dict[int, list[dict[str, Any]]]:
     """`order_commission_explanation_for_console` of several orders by order id (orders without
     decisions are left out), in two queries whatever their number (for a page of orders)."""
-    earned: dict[tuple[int, int, int], dict[str, Any]] = {}
+    earned: dict[tuple[int, str, int, int], dict[str, Any]] = {}
     for commission in Commission.objects.filter(order_id__in=order_ids):
         entry = earned.setdefault(
-            (commission.order_id, commission.level, commission.beneficiary_id),
+            (commission.order_id, commission.kind, commission.level, commission.beneficiary_id),
             {"amount_minor": 0, "reversed_minor": 0, "rule": commission.rule},
         )
         entry["amount_minor"] += commission.amount_minor
@@ -38,7 +39,10 @@ def orders_commission_explanation_for_console(
             "reason": decision.reason,
         }
         if decision.member_id is not None:
-            item.update(earned.get((decision.order_id, decision.level, decision.member_id), {}))
+            kind = decision_commission_kind(decision.reason)
+            item.update(
+                earned.get((decision.order_id, kind, decision.level, decision.member_id), {})
+            )
         item["member"] = decision.member
         explanations.setdefault(decision.order_id, []).append(item)
     return explanations

@@ -63,6 +63,12 @@ CHOICE_LABELS: dict[str, dict[str, Promise]] = {
         "after_expiry": gettext_lazy("After the binding expires"),
         "always": gettext_lazy("Always (the latest link wins)"),
     },
+    "rate_source": {
+        "global": gettext_lazy("The rates below, for everyone"),
+        "grade": gettext_lazy("The earner's grade (its rates; these below when it has none)"),
+        "product": gettext_lazy("The product's rates (these below when it has none)"),
+        "sku": gettext_lazy("The SKU's, else the product's rates (else these below)"),
+    },
     "rate_kind": {
         "percentage": gettext_lazy("A percentage of the sale"),
         "fixed": gettext_lazy("A fixed amount per unit"),
@@ -77,6 +83,14 @@ CHOICE_LABELS: dict[str, dict[str, Promise]] = {
         "offset_future": gettext_lazy("Deduct from future earnings"),
         "negative_balance": gettext_lazy("Let the balance go negative"),
     },
+}
+# The order types (shop.orders.models.OrderType) a merchant may exclude from commissions.
+ORDER_TYPE_LABELS: dict[str, Promise] = {
+    "normal": gettext_lazy("Normal orders"),
+    "group_buy": gettext_lazy("Group buying"),
+    "bargain": gettext_lazy("Bargaining"),
+    "flash_sale": gettext_lazy("Flash sales"),
+    "points_exchange": gettext_lazy("Points mall exchanges"),
 }
 CHANNEL_LABELS: dict[str, Promise] = {
     "wechat_balance": gettext_lazy("WeChat balance"),
@@ -102,7 +116,17 @@ COMMISSION_REASONS: dict[str, Promise] = {
         "The order came through this share link, but the buyer typed another distributor's "
         "referral code"
     ),
+    "held": gettext_lazy("Held for your review: a risk rule fired"),
+    "excluded_order_type": gettext_lazy(
+        "Your settings exclude this type of order from commissions"
+    ),
+    "invite_reward": gettext_lazy("Invite reward: the buyer's first paid order"),
+    "invite_cap_reached": gettext_lazy(
+        "No invite reward: the upline had reached the day's rewards"
+    ),
 }
+# Reasons that come with an amount earned.
+EARNING_REASONS = frozenset({"earns", "invite_reward"})
 # Service field names → the form's, for showing the service's errors next to their fields.
 ALIASES = {
     "qualification_spend_minor": "qualification_spend",
@@ -184,6 +208,7 @@ class DistributionSettingsForm(forms.Form):
         widget=forms.Select(choices=[(level, str(level)) for level in LEVELS]),
         help_text=gettext_lazy("The law allows at most 3 levels."),
     )
+    rate_source = forms.ChoiceField(label=gettext_lazy("Rates come from"))
     rate_kind = forms.ChoiceField(label=gettext_lazy("Commission is"))
     rate_1 = forms.CharField(label=gettext_lazy("Level 1 (direct upline)"), required=False)
     rate_2 = forms.CharField(label=gettext_lazy("Level 2"), required=False)
@@ -202,9 +227,20 @@ class DistributionSettingsForm(forms.Form):
         required=False,
         min_value=1,
         max_value=28,
-        help_text=gettext_lazy("1 to 28; leave empty to make commissions available at once."),
+        help_text=gettext_lazy(
+            "1 to 28: commissions past their frozen days become available on that day each "
+            "month. Leave empty to make them available (hourly) as soon as their frozen days "
+            "have passed."
+        ),
     )
     clawback = forms.ChoiceField(label=gettext_lazy("A refund after payout"))
+    excluded_order_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Orders that earn no commission"),
+        required=False,
+        choices=list(ORDER_TYPE_LABELS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Nobody earns on these orders: no commission, no invite reward."),
+    )
     withdrawal_min = MoneyField(label=gettext_lazy("Minimum withdrawal"))
     withdrawal_fee = PercentField(label=gettext_lazy("Withdrawal fee (%)"))
     withdrawal_channels = forms.MultipleChoiceField(
@@ -224,12 +260,38 @@ class DistributionSettingsForm(forms.Form):
         required=False,
         help_text=gettext_lazy("Leave empty for no limit."),
     )
-    invite_reward = MoneyField(label=gettext_lazy("Cash reward per recruited distributor"))
-    invite_reward_daily_cap = forms.IntegerField(
-        label=gettext_lazy("Rewarded recruits per day at most"), min_value=0
+    invite_reward = MoneyField(
+        label=gettext_lazy("Invite reward per new buyer"),
+        help_text=gettext_lazy(
+            "Paid to the upline when a member bound to them pays their first order, at most "
+            "what that order paid without shipping."
+        ),
     )
-    paid_entry = MoneyField(label=gettext_lazy("Fee to become a distributor"))
+    invite_reward_daily_cap = forms.IntegerField(
+        label=gettext_lazy("Invite rewards per upline per day at most"),
+        min_value=0,
+        help_text=gettext_lazy("Counted by your shop's day; at least 1 when a reward is set."),
+    )
+    paid_entry = MoneyField(
+        label=gettext_lazy("Fee to become a distributor"),
+        help_text=gettext_lazy("Paid from the member's store balance when they join."),
+    )
     team_bonus = PercentField(label=gettext_lazy("Team performance bonus (%)"))
+    risk_device_accounts_limit = forms.IntegerField(
+        min_value=0,
+        label=gettext_lazy("Hold when one device is used by more accounts than"),
+        help_text=gettext_lazy("0 switches this rule off."),
+    )
+    risk_buyer_orders_per_day = forms.IntegerField(
+        min_value=0,
+        label=gettext_lazy("Hold when a buyer pays more orders in 24 hours than"),
+        help_text=gettext_lazy("0 switches this rule off."),
+    )
+    risk_earner_orders_per_hour = forms.IntegerField(
+        min_value=0,
+        label=gettext_lazy("Hold when a distributor earns on more orders in an hour than"),
+        help_text=gettext_lazy("0 switches this rule off."),
+    )
     acknowledge_risks = forms.BooleanField(
         label=gettext_lazy(
             "I understand that these settings can break anti-pyramid rules, and I take the risk."
@@ -293,10 +355,12 @@ class DistributionSettingsForm(forms.Form):
             "overwrite": data["overwrite"],
             "snatch_protection_days": data["snatch_protection_days"],
             "depth": data["depth"],
+            "rate_source": data["rate_source"],
             "rate_kind": data["rate_kind"],
             "level_rates": data["level_rates"],
             "commission_base": data["commission_base"],
             "self_purchase": data["self_purchase"],
+            "excluded_order_types": list(data["excluded_order_types"]),
             "freeze_days": data["freeze_days"],
             "settlement_day": data["settlement_day"],
             "clawback": data["clawback"],
@@ -310,6 +374,9 @@ class DistributionSettingsForm(forms.Form):
             "invite_reward_daily_cap": data["invite_reward_daily_cap"],
             "paid_entry_minor": data["paid_entry"] or 0,
             "team_bonus_bp": data["team_bonus"] or 0,
+            "risk_device_accounts_limit": data["risk_device_accounts_limit"],
+            "risk_buyer_orders_per_day": data["risk_buyer_orders_per_day"],
+            "risk_earner_orders_per_hour": data["risk_earner_orders_per_hour"],
         }
 
 
@@ -333,6 +400,7 @@ def _initial(settings: Any, currency: str) -> dict[str, Any]:
         "overwrite": settings.overwrite,
         "snatch_protection_days": settings.snatch_protection_days,
         "depth": settings.depth,
+        "rate_source": settings.rate_source,
         "rate_kind": settings.rate_kind,
         **{
             f"rate_{index + 1}": _rate_text(rate, settings.rate_kind, currency)
@@ -340,6 +408,7 @@ def _initial(settings: Any, currency: str) -> dict[str, Any]:
         },
         "commission_base": settings.commission_base,
         "self_purchase": settings.self_purchase,
+        "excluded_order_types": list(settings.excluded_order_types),
         "freeze_days": settings.freeze_days,
         "settlement_day": settings.settlement_day,
         "clawback": settings.clawback,
@@ -353,6 +422,9 @@ def _initial(settings: Any, currency: str) -> dict[str, Any]:
         "invite_reward_daily_cap": settings.invite_reward_daily_cap,
         "paid_entry": amount_major(settings.paid_entry_minor, currency),
         "team_bonus": bp_to_percent(settings.team_bonus_bp),
+        "risk_device_accounts_limit": settings.risk_device_accounts_limit,
+        "risk_buyer_orders_per_day": settings.risk_buyer_orders_per_day,
+        "risk_earner_orders_per_hour": settings.risk_earner_orders_per_hour,
     }
 
 
@@ -447,7 +519,7 @@ def commission_rows(explanation: list[dict[str, Any]], currency: str) -> list[di
                 if member is not None
                 else "",
                 "reason": item["reason"],
-                "earns": item["reason"] == "earns",
+                "earns": item["reason"] in EARNING_REASONS,
                 "explanation": COMMISSION_REASONS.get(item["reason"], item["reason"]),
                 "net_minor": net,
                 "reversed_minor": int(item.get("reversed_minor") or 0),

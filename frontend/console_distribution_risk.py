@@ -64,6 +64,7 @@ STATUS_LABELS: dict[str, Promise] = {
 KIND_LABELS: dict[str, Promise] = {
     "level": gettext_lazy("Level commission"),
     "region": gettext_lazy("Regional share"),
+    "invite": gettext_lazy("Invite reward"),
 }
 
 

@@ -23,6 +23,40 @@ def _counts() -> dict[str, int]:
     }
 
 
+def _demo_counts() -> dict[str, int]:
+    """What the demo shop's distribution holds (a second run must add none of it)."""
+    from distribution.models import (
+        Commission,
+        DistributorApplication,
+        Grade,
+        GradeChange,
+        LedgerTransaction,
+        RiskFlag,
+        SettlementRun,
+        Statement,
+        Withdrawal,
+    )
+    from infra.db import tenant_schema
+    from shop.orders.models import Order
+
+    with tenant_schema(Tenant.objects.get(slug="demo")):
+        return {
+            name: model._default_manager.count()
+            for name, model in {
+                "orders": Order,
+                "commissions": Commission,
+                "ledger": LedgerTransaction,
+                "grades": Grade,
+                "grade_changes": GradeChange,
+                "withdrawals": Withdrawal,
+                "risk_flags": RiskFlag,
+                "applications": DistributorApplication,
+                "settlement_runs": SettlementRun,
+                "statements": Statement,
+            }.items()
+        }
+
+
 def test_demo_seed_makes_the_demo_and_is_idempotent(
     shops: dict[str, Tenant], public: None, tmp_path: Path
 ) -> None:
@@ -31,9 +65,11 @@ def test_demo_seed_makes_the_demo_and_is_idempotent(
     # when
     call_command("demo_seed", f"--credentials-file={credentials_file}")
     first = _counts()
+    first_demo = _demo_counts()
     call_command("demo_seed", f"--credentials-file={credentials_file}")
     # then
     assert _counts() == first
+    assert _demo_counts() == first_demo
     credentials = json.loads(credentials_file.read_text())
     assert set(credentials) == {"admin", "owner", "agency"}
     demo = Tenant.objects.get(slug="demo")
@@ -84,7 +120,90 @@ def test_demo_seed_makes_the_demo_and_is_idempotent(
     from distribution.models import Commission, CommissionDecision
 
     with tenant_schema(demo):
-        levels = sorted(set(Commission.objects.values_list("level", flat=True)))
+        levels = sorted(
+            set(Commission.objects.filter(kind="level").values_list("level", flat=True))
+        )
         capped = CommissionDecision.objects.filter(reason="depth_limit").exists()
         reversed_ = Commission.objects.filter(reversed_minor__gt=0).exists()
     assert (levels, capped, reversed_) == ([1, 2, 3], True, True)
+
+    # and the whole distribution engine: grades with an automatic upgrade and a manual override
+    from distribution.models import (
+        DistributionSettings,
+        DistributorApplication,
+        Grade,
+        GradeChange,
+        LedgerTransaction,
+        PosterTemplate,
+        RegionalAgent,
+        RiskFlag,
+        SettlementRun,
+        Statement,
+        Withdrawal,
+    )
+    from shop.customers.models import Member
+    from shop.customers.phones import phone_index
+
+    with tenant_schema(demo):
+        settings = DistributionSettings.objects.get()
+        grades = list(Grade.objects.order_by("rank").values_list("name", "is_default"))
+        changes = set(
+            GradeChange.objects.values_list("member__nickname", "to_grade_name", "reason")
+        )
+        states = set(Commission.objects.values_list("state", flat=True))
+        region_share = Commission.objects.filter(kind="region").exists()
+        released = SettlementRun.objects.filter(kind="unfreeze", released_minor__gt=0).exists()
+        clawback = LedgerTransaction.objects.filter(purpose__startswith="clawback:").exists()
+        clawback_statements = Statement.objects.filter(clawback_minor__gt=0).count()
+        withdrawals = set(Withdrawal.objects.values_list("member__nickname", "channel", "state"))
+        card_reference = Withdrawal.objects.get(channel="bank_card", state="paid").offline_reference
+        to_balance = Withdrawal.objects.get(channel="store_balance", state="paid")
+        lead_balance = Member.objects.get(phone_index=phone_index("+8613900139003"))
+        flags = list(RiskFlag.objects.values_list("status", "rules", "member__nickname"))
+        agents = list(RegionalAgent.objects.values_list("province", "city", "member__nickname"))
+        applications = list(DistributorApplication.objects.values_list("status", flat=True))
+        poster = PosterTemplate.objects.filter(is_default=True).exists()
+    assert (settings.rate_source, settings.qualification) == ("grade", "apply_review")
+    assert grades == [("普通", True), ("VIP", False), ("区域经理", False)]
+    assert changes == {
+        ("分享 Sharer", "VIP", "auto_upgrade"),
+        ("区域 Region", "区域经理", "manual"),
+    }
+    # and commissions in every state, a regional agent's share, a settlement and a clawback
+    assert states == {"pending", "frozen", "available", "withdrawn", "reversed", "held"}
+    assert (region_share, released, clawback) == (True, True, True)
+    assert clawback_statements == 2
+    # and withdrawals paid by card (with its reference) and to the store balance, one rejected,
+    # one awaiting review
+    assert withdrawals == {
+        ("分享 Sharer", "bank_card", "paid"),
+        ("店长 Lead", "store_balance", "paid"),
+        ("区域 Region", "bank_card", "rejected"),
+        ("区域 Region", "store_balance", "requested"),
+    }
+    assert card_reference == "CMB-DEMO-0001"
+    assert lead_balance.store_balance_minor == to_balance.net_minor > 0
+    # and a risk hold, a regional agent, an application waiting, the poster template
+    assert flags == [("open", ["shared_device"], "分享 Sharer")]
+    assert agents == [("广东省", "深圳市", "区域 Region")]
+    assert applications == ["submitted"]
+    assert poster is True
+    # and the console's distribution pages show them
+    pages = {
+        "": "合规报告",
+        "grades/": "区域经理",
+        "distributors/": "申请 Applicant",
+        "applications/": "陈申请",
+        "commissions/": "新客 A",
+        "withdrawals/": "区域 Region",
+        "risk/": "demo-shared-phone",
+        "regions/": "深圳市",
+        "team-bonus/": "",
+        "statements/": "分享 Sharer",
+        "posters/": "",
+        "leaderboard/": "分享 Sharer",
+    }
+    for page, text in pages.items():
+        response = owner.get(f"/console/demo/distribution/{page}")
+        assert response.status_code == 200, page
+        assert text in response.content.decode(), page

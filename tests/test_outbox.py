@@ -119,6 +119,26 @@ def test_an_event_without_subscribers_settles(shop: Tenant, subscribers: Flaky) 
     assert OutboxEvent.objects.get(pk=event.id).settled_at is not None
 
 
+def test_a_subscriber_removed_since_a_failure_does_not_keep_the_event_open(
+    shop: Tenant, subscribers: Flaky, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a delivery that failed for test.flaky, which a later release no longer has
+    event = event_record(topic=TOPIC, payload={})
+    with pytest.raises(OutboxDeliveryFailedError):
+        event_deliver(event_id=event.id)
+    remaining = [
+        OutboxSubscriber("test.append_a", frozenset({TOPIC}), lambda event: _append("a")),
+    ]
+    monkeypatch.setattr(apps.get_app_config("shop_core"), "outbox_subscribers", lambda: remaining)
+    # when: the sweep comes by
+    settled = outbox_unsettled_deliver(older_than_s=0)
+    # then: the event settles; the removed subscriber's row stays as it was (history)
+    assert settled == 1
+    assert OutboxEvent.objects.get(pk=event.id).settled_at is not None
+    assert _description() == "a"
+    assert OutboxDelivery.objects.get(event=event, subscriber="test.flaky").delivered_at is None
+
+
 @pytest.mark.serial
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_one_event_apply_it_once(

@@ -39,7 +39,11 @@ from distribution.services.center import (
     team_list,
     upline_of,
 )
-from distribution.services.qualification import distributor_apply, qualification_progress
+from distribution.services.qualification import (
+    distributor_apply,
+    entry_fee_due,
+    qualification_progress,
+)
 from distribution.services.settings import distribution_settings_get
 from infra.api.pagination import PagePagination
 from infra.errors import ValidationFailed
@@ -114,6 +118,10 @@ class ProfileSerializer(serializers.Serializer[Any]):
     distribution_enabled = serializers.BooleanField()
     qualification = QualificationSerializer()
     application = ApplicationSerializer(allow_null=True, help_text="The latest application.")
+    entry_fee_minor = serializers.IntegerField(
+        help_text="The entry fee the member pays from their store balance to become a "
+        "distributor now (0: none, or already one or waiting for review)."
+    )
 
 
 def _application_data(application: DistributorApplication | None) -> dict[str, Any] | None:
@@ -150,6 +158,9 @@ def _profile(member_id: int) -> dict[str, Any]:
             "product_ids": list(settings.qualification_product_ids),
         },
         "application": _application_data(latest_application_of(member_id=member_id)),
+        "entry_fee_minor": entry_fee_due(
+            settings=settings, status=distributor.status if distributor is not None else ""
+        ),
     }
 
 
@@ -167,7 +178,8 @@ class DistributorApplyApi(MemberApi):
     """Ask to become a distributor. By the shop's setting: at once (everyone, or a condition
     met), or an application for the merchant's review (name, phone and reason needed). Errors:
     distribution_off, already_a_distributor, application_pending, qualification_appointed_only,
-    qualification_not_met, distributor_status_invalid (disabled), validation_failed."""
+    qualification_not_met, distributor_status_invalid (disabled), validation_failed,
+    insufficient_store_balance (the shop charges an entry fee: nothing changed)."""
 
     @extend_schema_serializer(component_name="DistributorApplyInput")
     class InputSerializer(serializers.Serializer[Any]):

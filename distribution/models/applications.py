@@ -34,6 +34,10 @@ class DistributorApplication(models.Model):
     note = models.CharField(max_length=500, blank=True, default="")
     decided_by = models.CharField(max_length=64, blank=True, default="")
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The entry fee (settings.paid_entry_minor) taken from the member's store balance when they
+    # applied (store balance source "distributor_entry", id "application:<id>"); given back
+    # when the application is rejected.
+    entry_fee_minor = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -80,6 +84,8 @@ class DistributorStatusChange(models.Model):
     note = models.CharField(max_length=500, blank=True, default="")
     # "account:<id>" (the merchant's console), "member:<id>" or "system".
     actor = models.CharField(max_length=64)
+    # The entry fee the member paid from their store balance for this change (paid entry).
+    entry_fee_minor = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,9 @@ pending (order paid) → frozen (received, inside the after-sale window) → ava
 or held (a risk rule fired, see distribution.models.risk) until the merchant releases it (to
 pending or frozen, where the order now is) or rejects it (reversed).
 
-Two kinds: "level" (an upline at level 1..3) and "region" (a regional agent's share, level 0).
+Three kinds: "level" (an upline at level 1..3), "region" (a regional agent's share, level 0) and
+"invite" (the invite reward of a bound member's first paid order to their upline, level 0, on the
+order's first line).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Commission(models.Model):
     class Kind(models.TextChoices):
         LEVEL = "level"
         REGION = "region"
+        INVITE = "invite"
 
     class State(models.TextChoices):
         HELD = "held"
@@ -63,13 +66,15 @@ class Commission(models.Model):
     class Meta:
         ordering = ["order_id", "order_line_id", "kind", "level"]
         constraints = [
+            # Once per line, kind and level: a level commission per line and level, the
+            # regional share per line, the invite reward once per order (its first line).
             models.UniqueConstraint(
                 fields=["order_line", "kind", "level"],
                 name="distribution_commission_once_per_kind_level",
             ),
             models.CheckConstraint(
                 condition=Q(kind="level", level__gte=1, level__lte=MAX_DEPTH)
-                | Q(kind="region", level=0),
+                | Q(kind__in=["region", "invite"], level=0),
                 name="distribution_commission_kind_level",
             ),
             models.CheckConstraint(
@@ -99,7 +104,8 @@ class Commission(models.Model):
         ]
 
     def __str__(self) -> str:
-        label = "R" if self.kind == self.Kind.REGION else f"L{self.level}"
+        labels = {str(self.Kind.REGION): "R", str(self.Kind.INVITE): "I"}
+        label = labels.get(self.kind, f"L{self.level}")
         return f"{label} {self.amount_minor} on line {self.order_line_id}"
 
 
@@ -125,6 +131,12 @@ class CommissionDecision(models.Model):
         CODE_OVER_LINK = "code_over_link"
         # A risk rule fired: the commission was booked but held for the merchant's review.
         HELD = "held"
+        # The order's type (group buy, flash sale …) is one the settings exclude: nobody earns.
+        EXCLUDED_ORDER_TYPE = "excluded_order_type"
+        # The buyer's first paid order: their upline earns the invite reward (level 0).
+        INVITE_REWARD = "invite_reward"
+        # The buyer's first paid order, but their upline had reached the day's invite rewards.
+        INVITE_CAP_REACHED = "invite_cap_reached"
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
     # 0: the buyer (self-purchase) or the order as a whole; 1..3 the levels; 4 the first beyond.

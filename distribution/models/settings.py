@@ -125,6 +125,11 @@ class DistributionSettings(models.Model):
     invite_reward_daily_cap = models.PositiveIntegerField(default=0)
     paid_entry_minor = models.BigIntegerField(default=0)  # paid distributor entry
     team_bonus_bp = models.PositiveIntegerField(default=0)  # team performance bonus
+    # Risk holds (distribution.services.risk): thresholds of the rules that hold commissions
+    # for review; 0 switches a rule off.
+    risk_device_accounts_limit = models.PositiveIntegerField(default=3)
+    risk_buyer_orders_per_day = models.PositiveIntegerField(default=20)
+    risk_earner_orders_per_hour = models.PositiveIntegerField(default=200)
     risk_acknowledged_at = models.DateTimeField(null=True, blank=True)
     risk_acknowledged_by = models.CharField(max_length=64, blank=True, default="")
     # The risky settings the acknowledgement covered ("invite_reward", "paid_entry", …).

@@ -170,14 +170,16 @@ def _accounts(pairs: set[tuple[int | None, str]]) -> dict[tuple[int | None, str]
 def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     """Book the commissions of a paid order (idempotent); those booked now.
 
-    One posting per order (expense against each beneficiary's pending account), so the
-    queries do not grow with the depth beyond the decisions themselves.
+    Nothing while distribution is off or for an order type the settings exclude (a decision
+    says which). One posting per order (expense against each beneficiary's pending account),
+    so the queries do not grow with the depth beyond the decisions themselves.
     """
     settings = distribution_settings_get()
     order = Order.objects.get(pk=order_id)
-    if not settings.enabled:
+    if not settings.enabled or order.order_type in settings.excluded_order_types:
+        reason = Reason.DISTRIBUTION_OFF if not settings.enabled else Reason.EXCLUDED_ORDER_TYPE
         CommissionDecision.objects.bulk_create(
-            [CommissionDecision(order=order, level=0, reason=Reason.DISTRIBUTION_OFF)],
+            [CommissionDecision(order=order, level=0, reason=reason)],
             ignore_conflicts=True,
         )
         return []
@@ -236,10 +238,37 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
                     event_id=event_id,
                 )
             )
+    return commissions_record(
+        order=order,
+        commissions=commissions,
+        settings=settings,
+        purpose="commission_book",
+        memo=f"commissions of order {order.number}",
+    )
+
+
+def commissions_record(
+    *,
+    order: Order,
+    commissions: list[Commission],
+    settings: DistributionSettings,
+    purpose: str,
+    memo: str,
+) -> list[Commission]:
+    """Save unsaved commissions of one kind on an order and post them; those saved.
+
+    The one booking path of every kind (level, region, invite): the risk rules (one query)
+    hold a flagged beneficiary's commissions (commission_held, a RiskFlag of the kind); the
+    others go to commission_pending; one ledger posting (source "order", the order's id,
+    `purpose`: idempotent) takes the total from the shop's commission expense.
+    """
     if not commissions:
         return []
+    kind = commissions[0].kind
     # Risk rules (one query): a held beneficiary's commissions go to commission_held.
-    holds = risk_holds(order=order, member_ids={c.beneficiary_id for c in commissions})
+    holds = risk_holds(
+        order=order, member_ids={c.beneficiary_id for c in commissions}, settings=settings
+    )
     risk_hold_mark(commissions=commissions, holds=holds)
     Commission.objects.bulk_create(commissions)
     totals: dict[int, int] = {}
@@ -257,8 +286,8 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     ledger_post(
         source="order",
         source_id=order.pk,
-        purpose="commission_book",
-        memo=f"commissions of order {order.number}",
+        purpose=purpose,
+        memo=memo,
         lines=[
             (accounts[(None, Kind.SHOP_COMMISSION_EXPENSE)], -sum(totals.values())),
             *(
@@ -267,7 +296,7 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
             ),
         ],
     )
-    risk_flags_record(order=order, commissions=commissions, holds=holds, kind="level")
+    risk_flags_record(order=order, commissions=commissions, holds=holds, kind=kind)
     return commissions
 
 
@@ -365,14 +394,19 @@ def on_order_created(event: Any) -> None:
     )
 
 
-def on_order_paid(event: Any) -> None:
-    # A binding made by this payment counts for this order's commissions.
-    bind_on_order(
+def bind_on_payment(event: Any) -> BindResult | None:
+    """The first-payment binding of an order.paid event (binding again changes nothing)."""
+    return bind_on_order(
         order_id=int(event.payload["order_id"]),
         trigger="first_payment",
         code=_referral_code(event.payload),
         typed_code=str(event.payload.get("referral_code") or ""),
     )
+
+
+def on_order_paid(event: Any) -> None:
+    # A binding made by this payment counts for this order's commissions.
+    bind_on_payment(event)
     commissions_book(order_id=int(event.payload["order_id"]), event_id=str(event.id))
 
 
@@ -480,10 +514,10 @@ def on_order_refunded(event: Any) -> None:
 
 def order_commission_explanation(*, order_id: int) -> list[dict[str, Any]]:
     """For an order: each level's member, whether they earned (and how much, net of reversals,
-    under which rule) or why not."""
-    earned: dict[tuple[int, int], dict[str, Any]] = {}
+    under which rule) or why not; and the invite reward of a first order (level 0)."""
+    earned: dict[tuple[str, int, int], dict[str, Any]] = {}
     for commission in Commission.objects.filter(order_id=order_id):
-        key = (commission.level, commission.beneficiary_id)
+        key = (commission.kind, commission.level, commission.beneficiary_id)
         entry = earned.setdefault(
             key, {"amount_minor": 0, "reversed_minor": 0, "rule": commission.rule}
         )
@@ -497,6 +531,15 @@ def order_commission_explanation(*, order_id: int) -> list[dict[str, Any]]:
             "reason": decision.reason,
         }
         if decision.member_id is not None:
-            item.update(earned.get((decision.level, decision.member_id), {}))
+            kind = decision_commission_kind(decision.reason)
+            item.update(earned.get((kind, decision.level, decision.member_id), {}))
         explanation.append(item)
     return explanation
+
+
+def decision_commission_kind(reason: str) -> str:
+    """The kind of commission a decision's reason speaks of (its amount in the explanation):
+    the invite reward's, or the levels'."""
+    if reason in (Reason.INVITE_REWARD, Reason.INVITE_CAP_REACHED):
+        return Commission.Kind.INVITE
+    return Commission.Kind.LEVEL

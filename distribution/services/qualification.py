@@ -13,6 +13,16 @@
 The merchant may disable and enable a distributor; a disabled one earns nothing (commissions
 only go to active distributors). Every status change is recorded (DistributorStatusChange) with
 who made it and why.
+
+Paid entry (settings.paid_entry_minor > 0, a risky setting): a member who becomes a distributor
+by their own request pays the fee from their store balance, or is refused with
+insufficient_store_balance and nothing changes. At once (everyone, a condition met, on demand):
+store balance source "distributor_entry", id "member:<id>", recorded on the status change; by
+application (apply_review): id "application:<id>", recorded on the application (and its
+"applied" status change), given back when the merchant rejects it (source
+"distributor_entry_refund"). The automatic qualification on payments makes nobody a
+distributor while a fee applies (the member claims it by applying, and pays); the merchant's
+appointment is free.
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from distribution.services.settings import distribution_settings_get
 from infra.errors import ValidationFailed
 from shop.customers.models import Member
 from shop.customers.phones import phone_encrypt, phone_index, phone_normalize
+from shop.customers.services.store_balance import store_balance_credit, store_balance_debit
 from shop.orders.models import Order, OrderLine
 
 Status = Distributor.Status
@@ -120,7 +131,13 @@ def qualification_progress(
 
 
 def _record(
-    distributor: Distributor, *, before: str, reason: str, actor: str, note: str = ""
+    distributor: Distributor,
+    *,
+    before: str,
+    reason: str,
+    actor: str,
+    note: str = "",
+    entry_fee_minor: int = 0,
 ) -> None:
     DistributorStatusChange.objects.create(
         distributor=distributor,
@@ -129,7 +146,34 @@ def _record(
         reason=reason,
         actor=actor[:64],
         note=note[:500],
+        entry_fee_minor=entry_fee_minor,
     )
+
+
+ENTRY_SOURCE = "distributor_entry"
+ENTRY_REFUND_SOURCE = "distributor_entry_refund"
+
+
+def entry_fee_due(*, settings: DistributionSettings, status: str) -> int:
+    """The entry fee (minor units) a member whose distributor status is `status` ("" for
+    none) pays to become a distributor now: the shop's paid entry while they are not one (nor
+    waiting for review), else 0."""
+    return settings.paid_entry_minor if settings.paid_entry_minor > 0 and status in NOT_YET else 0
+
+
+def _entry_fee_take(*, member: Member, fee_minor: int, key: str) -> int:
+    """Take the entry fee from the member's store balance once per key (raises
+    insufficient_store_balance when short); the fee taken."""
+    if fee_minor <= 0:
+        return 0
+    store_balance_debit(
+        member_id=member.pk,
+        amount_minor=fee_minor,
+        source=ENTRY_SOURCE,
+        source_id=key,
+        memo="distributor entry fee",
+    )
+    return fee_minor
 
 
 def _locked(member_id: int) -> Distributor | None:
@@ -144,10 +188,11 @@ def _transition(
     actor: str,
     allowed_from: frozenset[str],
     note: str = "",
+    entry_fee_minor: int = 0,
 ) -> Distributor:
     """Move the member's distributor status to `to` (making the distributor when there is none)
-    and record why; a status already `to` is left as it is. Refuses other starting statuses
-    ("" stands for no distributor yet)."""
+    and record why (and the entry fee paid for it); a status already `to` is left as it is.
+    Refuses other starting statuses ("" stands for no distributor yet)."""
     distributor = _locked(member.pk)
     if distributor is None:
         if "" not in allowed_from:
@@ -155,7 +200,14 @@ def _transition(
         made = distributor_make(member=member, status=to)
         distributor = Distributor.objects.select_for_update().get(pk=made.pk)
         if not DistributorStatusChange.objects.filter(distributor=distributor).exists():
-            _record(distributor, before="", reason=reason, actor=actor, note=note)
+            _record(
+                distributor,
+                before="",
+                reason=reason,
+                actor=actor,
+                note=note,
+                entry_fee_minor=entry_fee_minor,
+            )
             if distributor.status == to:
                 return distributor
     if distributor.status == to:
@@ -169,7 +221,14 @@ def _transition(
         distributor.activated_at = timezone.now()
         fields.append("activated_at")
     distributor.save(update_fields=fields)
-    _record(distributor, before=before, reason=reason, actor=actor, note=note)
+    _record(
+        distributor,
+        before=before,
+        reason=reason,
+        actor=actor,
+        note=note,
+        entry_fee_minor=entry_fee_minor,
+    )
     if to == Status.ACTIVE:
         # Qualified another way (appointed, a condition met): nothing is left to review.
         DistributorApplication.objects.filter(
@@ -236,7 +295,7 @@ def distributor_apply(
     """The member asks to become a distributor, under the shop's qualification setting: at once
     (everyone, or a condition they meet), as an application for review (apply_review: name,
     phone and reason required), or refused with a stable code (appointed only, condition not
-    met, already one, an application waiting)."""
+    met, already one, an application waiting, insufficient_store_balance for the entry fee)."""
     settings = distribution_settings_get()
     if not settings.enabled:
         raise DistributionOffError()
@@ -256,6 +315,9 @@ def distributor_apply(
             reason=Reason.EVERYONE,
             actor=actor,
             allowed_from=NOT_YET,
+            entry_fee_minor=_entry_fee_take(
+                member=member, fee_minor=settings.paid_entry_minor, key=f"member:{member.pk}"
+            ),
         )
         return ApplyResult(distributor, None)
     if mode == Qualification.APPOINTED:
@@ -265,7 +327,14 @@ def distributor_apply(
         if not progress.qualified:
             raise QualificationNotMetError()
         distributor = _transition(
-            member=member, to=Status.ACTIVE, reason=str(mode), actor=actor, allowed_from=NOT_YET
+            member=member,
+            to=Status.ACTIVE,
+            reason=str(mode),
+            actor=actor,
+            allowed_from=NOT_YET,
+            entry_fee_minor=_entry_fee_take(
+                member=member, fee_minor=settings.paid_entry_minor, key=f"member:{member.pk}"
+            ),
         )
         return ApplyResult(distributor, None)
     name, normalized, reason = _application_fields(name=name, phone=phone, reason=reason)
@@ -284,6 +353,12 @@ def distributor_apply(
             )
     except IntegrityError as error:  # a concurrent application of the same member won
         raise ApplicationPendingError() from error
+    fee = _entry_fee_take(
+        member=member, fee_minor=settings.paid_entry_minor, key=f"application:{application.pk}"
+    )
+    if fee:
+        application.entry_fee_minor = fee
+        application.save(update_fields=["entry_fee_minor"])
     distributor = _transition(
         member=member,
         to=Status.APPLIED,
@@ -291,6 +366,7 @@ def distributor_apply(
         actor=actor,
         allowed_from=NOT_YET,
         note=reason,
+        entry_fee_minor=fee,
     )
     return ApplyResult(distributor, application)
 
@@ -298,28 +374,28 @@ def distributor_apply(
 @transaction.atomic
 def distributor_qualify_on_demand(*, member: Member) -> Distributor:
     """The member's active distributor profile, made now when the shop lets them be one without
-    review (everyone; or spend / purchase conditions they meet): for their first share. Raises
-    NotADistributorError otherwise."""
+    review (everyone; or spend / purchase conditions they meet): for their first share.
+    Raises NotADistributorError otherwise, and also while the shop charges an entry fee: that
+    is paid only when the member applies (POST /api/v1/distribution/apply), never charged as a
+    side effect of sharing."""
     current = Distributor.objects.filter(member=member).first()
     if current is not None and current.status == Status.ACTIVE:
         return current
     settings = distribution_settings_get()
-    if not settings.enabled or (current is not None and current.status == Status.DISABLED):
+    if (
+        not settings.enabled
+        or settings.paid_entry_minor > 0
+        or (current is not None and current.status == Status.DISABLED)
+    ):
         raise NotADistributorError()
     actor = f"member:{member.pk}"
-    if settings.qualification == Qualification.EVERYONE:
-        return _transition(
-            member=member,
-            to=Status.ACTIVE,
-            reason=Reason.EVERYONE,
-            actor=actor,
-            allowed_from=NOT_YET,
-        )
     automatic = settings.qualification in (
         Qualification.SPEND_THRESHOLD,
         Qualification.BOUGHT_PRODUCT,
     )
-    if automatic and qualification_progress(member_id=member.pk, settings=settings).qualified:
+    if settings.qualification == Qualification.EVERYONE or (
+        automatic and qualification_progress(member_id=member.pk, settings=settings).qualified
+    ):
         return _transition(
             member=member,
             to=Status.ACTIVE,
@@ -356,6 +432,8 @@ def qualification_evaluate(*, member_id: int) -> str | None:
     status = current.status if current is not None else ""
     progress = qualification_progress(member_id=member_id, settings=settings)
     if progress.qualified:
+        if status in NOT_YET and settings.paid_entry_minor > 0:
+            return None  # with an entry fee the member claims it by applying (and paying)
         if status in NOT_YET:
             _transition(
                 member=member,
@@ -455,7 +533,8 @@ def distributor_application_approve(
 def distributor_application_reject(
     *, application_id: int, actor: str, note: str
 ) -> DistributorApplication:
-    """Reject a waiting application with a note the member sees; they may apply again."""
+    """Reject a waiting application with a note the member sees; they may apply again. An entry
+    fee paid with it goes back to the member's store balance."""
     note = note.strip()
     if not note:
         raise ValidationFailed(
@@ -464,6 +543,14 @@ def distributor_application_reject(
         )
     application = _application_locked(application_id)
     _decide(application, status=DistributorApplication.Status.REJECTED, actor=actor, note=note)
+    if application.entry_fee_minor > 0:
+        store_balance_credit(
+            member_id=application.member_id,
+            amount_minor=application.entry_fee_minor,
+            source=ENTRY_REFUND_SOURCE,
+            source_id=f"application:{application.pk}",
+            memo="distributor entry fee returned",
+        )
     current = _locked(application.member_id)
     if current is None or current.status == Status.APPLIED:
         _transition(

@@ -6,7 +6,8 @@ before the province's. Per order line, a Commission of kind "region" (level 0) o
 under the settings' commission base, times the agent's rate, rounded down; booked to pending, or
 held when a risk rule fires (distribution.services.risk), then frozen, settled and reversed on
 refunds like every other commission (same states, same reversal path). An agent buying for
-their own region earns only when the settings allow self-purchase commission.
+their own region earns only when the settings allow self-purchase commission; an order type the
+settings exclude earns nothing.
 """
 
 from __future__ import annotations
@@ -19,22 +20,13 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from distribution.errors import RegionalAgentNotFoundError, RegionTakenError
-from distribution.models import Commission, Distributor, LedgerAccountKind, RegionalAgent
-from distribution.services.commissions import _accounts, _bases
-from distribution.services.ledger import ledger_post
-from distribution.services.risk import (
-    risk_account_kind,
-    risk_flags_record,
-    risk_hold_mark,
-    risk_holds,
-)
+from distribution.models import Commission, Distributor, RegionalAgent
+from distribution.services.commissions import _bases, commissions_record
 from distribution.services.settings import distribution_settings_get
 from infra.errors import ValidationFailed
 from infra.money import minor_round
 from shop.customers.models import Member
 from shop.orders.models import Order, OrderLine
-
-Kind = LedgerAccountKind
 
 
 def regional_agent_for(*, province: str, city: str, district: str) -> RegionalAgent | None:
@@ -62,6 +54,8 @@ def region_commissions_book(*, order_id: int, event_id: str) -> list[Commission]
     if not settings.enabled:
         return []
     order = Order.objects.get(pk=order_id)
+    if order.order_type in settings.excluded_order_types:
+        return []
     agent = regional_agent_for(province=order.province, city=order.city, district=order.district)
     if agent is None or (agent.member_id == order.member_id and not settings.self_purchase):
         return []
@@ -104,26 +98,13 @@ def region_commissions_book(*, order_id: int, event_id: str) -> list[Commission]
                 event_id=event_id,
             )
         )
-    if not commissions:
-        return []
-    holds = risk_holds(order=order, member_ids={agent.member_id})
-    risk_hold_mark(commissions=commissions, holds=holds)
-    Commission.objects.bulk_create(commissions)
-    total = sum(c.amount_minor for c in commissions)
-    target = risk_account_kind(member_id=agent.member_id, holds=holds)
-    accounts = _accounts({(None, Kind.SHOP_COMMISSION_EXPENSE), (agent.member_id, target)})
-    ledger_post(
-        source="order",
-        source_id=order.pk,
+    return commissions_record(
+        order=order,
+        commissions=commissions,
+        settings=settings,
         purpose="region_book",
         memo=f"regional agent's share of order {order.number}",
-        lines=[
-            (accounts[(None, Kind.SHOP_COMMISSION_EXPENSE)], -total),
-            (accounts[(agent.member_id, target)], total),
-        ],
     )
-    risk_flags_record(order=order, commissions=commissions, holds=holds, kind="region")
-    return commissions
 
 
 def on_order_paid_region(event: Any) -> None:

@@ -9,12 +9,14 @@ number of beneficiaries (`risk_holds`):
 - shared_device / shared_ip: the order's device id, or its public IP address, was also used by
   the beneficiary (their orders, logins, tokens) within RISK_LOOKBACK. Private, loopback and
   documentation addresses say nothing about a person and are ignored.
-- device_many_accounts: the order's device was used by more than DEVICE_ACCOUNTS_LIMIT accounts
-  within RISK_LOOKBACK (holds every beneficiary of the order).
-- buyer_velocity: the buyer paid more than BUYER_PAID_ORDERS_LIMIT orders within BUYER_WINDOW
-  (holds every beneficiary of the order).
-- earner_velocity: the beneficiary earned on more than EARNER_ORDERS_LIMIT orders within
-  EARNER_WINDOW.
+- device_many_accounts: the order's device was used by more accounts than the shop's
+  risk_device_accounts_limit within RISK_LOOKBACK (holds every beneficiary of the order).
+- buyer_velocity: the buyer paid more orders than the shop's risk_buyer_orders_per_day within
+  BUYER_WINDOW (holds every beneficiary of the order).
+- earner_velocity: the beneficiary earned on more orders than the shop's
+  risk_earner_orders_per_hour within EARNER_WINDOW.
+
+The three thresholds are distribution settings (0 switches a rule off).
 
 The buyer as beneficiary (self-purchase, when the settings allow it) is not checked against
 themselves. A held beneficiary's commissions on the order share one RiskFlag with the evidence.
@@ -41,6 +43,7 @@ from distribution.models import (
     BindingChange,
     Commission,
     CommissionDecision,
+    DistributionSettings,
     LedgerAccountKind,
     RiskFlag,
     RiskRule,
@@ -53,13 +56,8 @@ Kind = LedgerAccountKind
 
 # How far back device ids and IP addresses count as "used by" a member.
 RISK_LOOKBACK = timedelta(days=90)
-# A device used by more accounts than this is a farm (a family shares a tablet: 2 or 3).
-DEVICE_ACCOUNTS_LIMIT = 3
-# A buyer who pays more orders than this within the window is not shopping.
-BUYER_PAID_ORDERS_LIMIT = 20
+# The windows of the velocity rules (their thresholds are the shop's settings).
 BUYER_WINDOW = timedelta(hours=24)
-# A distributor who earns on more orders than this within the window is looked at.
-EARNER_ORDERS_LIMIT = 200
 EARNER_WINDOW = timedelta(hours=1)
 # Longest upline path the ring search follows.
 RING_MAX_PATH = 16
@@ -158,7 +156,7 @@ def _sql() -> str:
                               'limit', %(device_limit)s,
                               'members', to_jsonb((array_agg(DISTINCT member_id))[1:20]))
     FROM (SELECT member_id FROM device_use UNION SELECT %(buyer)s WHERE %(device)s <> '') u
-    HAVING count(DISTINCT member_id) > %(device_limit)s
+    HAVING %(device_limit)s > 0 AND count(DISTINCT member_id) > %(device_limit)s
     UNION ALL
     SELECT 'buyer_velocity', NULL,
            jsonb_build_object('paid_orders', v.n, 'limit', %(buyer_limit)s,
@@ -166,7 +164,7 @@ def _sql() -> str:
     FROM (SELECT count(*) AS n FROM (
         SELECT 1 FROM "{orders}" WHERE member_id = %(buyer)s AND paid_at > %(buyer_since)s
         LIMIT %(buyer_limit)s + 1) s) v
-    WHERE v.n > %(buyer_limit)s
+    WHERE %(buyer_limit)s > 0 AND v.n > %(buyer_limit)s
     UNION ALL
     SELECT 'earner_velocity', ben.member_id,
            jsonb_build_object('orders', v.n, 'limit', %(earner_limit)s,
@@ -176,12 +174,16 @@ def _sql() -> str:
         WHERE d.member_id = ben.member_id AND d.reason = 'earns'
           AND d.created_at > %(earner_since)s
         LIMIT %(earner_limit)s + 1) s) v
-    WHERE v.n > %(earner_limit)s
+    WHERE %(earner_limit)s > 0 AND v.n > %(earner_limit)s
     """
 
 
 def risk_holds(
-    *, order: Order, member_ids: Collection[int], now: datetime | None = None
+    *,
+    order: Order,
+    member_ids: Collection[int],
+    settings: DistributionSettings,
+    now: datetime | None = None,
 ) -> dict[int, Hold]:
     """Which of the order's beneficiaries to hold, and why: one query."""
     if not member_ids:
@@ -195,11 +197,11 @@ def risk_holds(
         "ip": _public_ip(order.ip),
         "since": now - RISK_LOOKBACK,
         "ring_max": RING_MAX_PATH,
-        "device_limit": DEVICE_ACCOUNTS_LIMIT,
-        "buyer_limit": BUYER_PAID_ORDERS_LIMIT,
+        "device_limit": settings.risk_device_accounts_limit,
+        "buyer_limit": settings.risk_buyer_orders_per_day,
         "buyer_hours": int(BUYER_WINDOW.total_seconds() // 3600),
         "buyer_since": now - BUYER_WINDOW,
-        "earner_limit": EARNER_ORDERS_LIMIT,
+        "earner_limit": settings.risk_earner_orders_per_hour,
         "earner_hours": int(EARNER_WINDOW.total_seconds() // 3600),
         "earner_since": now - EARNER_WINDOW,
     }

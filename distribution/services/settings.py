@@ -25,6 +25,7 @@ from distribution.models import (
     WithdrawalChannel,
 )
 from infra.errors import ValidationFailed
+from shop.orders.models import OrderType
 
 FieldErrors = dict[str, list[dict[str, str]]]
 
@@ -48,6 +49,9 @@ NON_NEGATIVE = (
     "invite_reward_daily_cap",
     "paid_entry_minor",
     "team_bonus_bp",
+    "risk_device_accounts_limit",
+    "risk_buyer_orders_per_day",
+    "risk_earner_orders_per_hour",
 )
 EDITABLE = (
     *CHOICES,
@@ -152,6 +156,16 @@ def _validate(values: dict[str, Any]) -> FieldErrors:
     types = values["excluded_order_types"]
     if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
         _error(fields, "excluded_order_types", "invalid", _("Give order types."))
+    elif not set(types) <= set(OrderType.values):
+        _error(fields, "excluded_order_types", "invalid_choice", _("Choose offered order types."))
+    reward, cap = values["invite_reward_minor"], values["invite_reward_daily_cap"]
+    if _is_int(reward) and reward > 0 and _is_int(cap) and cap < 1:
+        _error(
+            fields,
+            "invite_reward_daily_cap",
+            "required",
+            _("Cap the invite rewards an upline can earn per day (at least 1)."),
+        )
     return fields
 
 

@@ -42,6 +42,7 @@ from distribution.errors import (
 )
 from distribution.models import Distributor, PosterLayout, PosterTemplate, ShareImage, ShareScene
 from distribution.services.bindings import CODE_ALPHABET
+from distribution.services.qualification import distributor_qualify_on_demand
 from infra.db import schema_connection
 from infra.errors import ValidationFailed
 from infra.money import Money
@@ -85,13 +86,15 @@ FONT_CANDIDATES = (
 
 
 def share_distributor_get(*, member: Member) -> Distributor:
-    """The member's distributor profile if it is active; NotADistributorError otherwise."""
-    distributor = Distributor.objects.filter(
-        member=member, status=Distributor.Status.ACTIVE
-    ).first()
-    if distributor is None:
-        raise NotADistributorError(_("You are not a distributor of this shop (yet)."))
-    return distributor
+    """The member's active distributor profile, made at this first share when the shop lets
+    members become distributors without review; NotADistributorError otherwise."""
+    active = Distributor.objects.filter(member=member, status=Distributor.Status.ACTIVE).first()
+    if active is not None:
+        return active
+    try:
+        return distributor_qualify_on_demand(member=member)
+    except NotADistributorError as error:
+        raise NotADistributorError(_("You are not a distributor of this shop (yet).")) from error
 
 
 def share_page_clean(page: str | None, *, product_id: int | None) -> str:

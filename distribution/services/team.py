@@ -68,8 +68,11 @@ def _bounds(month: date) -> tuple[datetime, datetime]:
     return start, datetime(end_day.year, end_day.month, 1, tzinfo=zone)
 
 
-def team_sales(*, month: date, depth: int) -> dict[int, dict[str, Any]]:
-    """Each active distributor's team sales in the month: one query.
+def team_sales(
+    *, month: date, depth: int, excluded_order_types: list[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Each active distributor's team sales in the month: one query. Orders of the types the
+    settings exclude from distribution do not count.
 
     {member_id: {"sales_minor", "refunded_minor", "orders", "members", "by_level": {1: …}}}
     """
@@ -88,6 +91,7 @@ def team_sales(*, month: date, depth: int) -> dict[int, dict[str, Any]]:
                 FROM "{orders}" o JOIN "{lines}" l ON l.order_id = o.id
                 WHERE o.status = %(completed)s
                   AND o.completed_at >= %(start)s AND o.completed_at < %(end)s
+                  AND NOT o.order_type = ANY(%(excluded)s)
                 GROUP BY o.id, o.member_id
             ),
             up(buyer_id, upline_id, depth) AS (
@@ -116,6 +120,7 @@ def team_sales(*, month: date, depth: int) -> dict[int, dict[str, Any]]:
                 "start": start,
                 "end": end,
                 "depth": depth,
+                "excluded": list(excluded_order_types or []),
             },
         )
         rows = cursor.fetchall()
@@ -164,7 +169,11 @@ def team_bonus_run(
     start, end = _bounds(month)
     currency = shop_context().currency
     bonuses = []
-    for member_id, team in sorted(team_sales(month=month, depth=settings.depth).items()):
+    for member_id, team in sorted(
+        team_sales(
+            month=month, depth=settings.depth, excluded_order_types=settings.excluded_order_types
+        ).items()
+    ):
         sales = max(team["sales_minor"], 0)
         amount = minor_round(Decimal(sales) * Decimal(rate) / Decimal(10000), mode=ROUND_DOWN)
         bonuses.append(

@@ -86,7 +86,15 @@ class MemberLogin(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["member", "-created_at"], name="member_login_recent_idx")]
+        indexes = [
+            models.Index(fields=["member", "-created_at"], name="member_login_recent_idx"),
+            # Risk rules (distribution) look up who else used a device.
+            models.Index(
+                fields=["device_id", "created_at"],
+                condition=~Q(device_id=""),
+                name="member_login_device_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} login of member {self.member_id}"
@@ -147,6 +155,16 @@ class MemberToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Risk rules (distribution) look up who else used a device.
+            models.Index(
+                fields=["device_id", "created_at"],
+                condition=~Q(device_id=""),
+                name="member_token_device_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Token {self.pk} of member {self.member_id}"

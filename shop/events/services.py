@@ -86,8 +86,13 @@ def event_deliver(*, event_id: uuid.UUID | str) -> list[str]:
             failures.append(subscriber.name)
     if failures:
         raise OutboxDeliveryFailedError(f"event {event.id}: {', '.join(failures)} failed")
-    # A delivery never becomes undelivered again, so checking first is safe.
-    if not OutboxDelivery.objects.filter(event=event, delivered_at__isnull=True).exists():
+    # A delivery never becomes undelivered again, so checking first is safe. Deliveries to a
+    # subscriber that no longer exists (removed in a release) do not keep the event open.
+    if not OutboxDelivery.objects.filter(
+        event=event,
+        delivered_at__isnull=True,
+        subscriber__in=[subscriber.name for subscriber in subscribers],
+    ).exists():
         OutboxEvent.objects.filter(pk=event.pk, settled_at__isnull=True).update(
             settled_at=timezone.now()
         )

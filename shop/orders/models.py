@@ -45,8 +45,22 @@ class OrderStatus(models.TextChoices):
     CLOSED = "closed"  # after payment, everything refunded
 
 
+class OrderType(models.TextChoices):
+    """What kind of sale an order is: checkout makes normal orders; the marketing features
+    (group buying, bargaining, flash sales, the points mall) make their own kinds."""
+
+    NORMAL = "normal"
+    GROUP_BUY = "group_buy"
+    BARGAIN = "bargain"
+    FLASH_SALE = "flash_sale"
+    POINTS_EXCHANGE = "points_exchange"
+
+
 class Order(models.Model):
     number = models.CharField(max_length=32, unique=True)
+    order_type = models.CharField(
+        max_length=16, choices=OrderType.choices, default=OrderType.NORMAL
+    )
     member = models.ForeignKey("customers.Member", on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT

@@ -76,6 +76,10 @@ def django_setup(database_url: str) -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    # Without REDIS_URL the caches are database tables (as under `make dev`): make them.
+    call_command("createcachetable", verbosity=0)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -15,7 +15,7 @@ from distribution.models import Commission, CommissionDecision, LedgerAccountKin
 from distribution.services.bindings import distributor_make, referral_bind
 from distribution.services.ledger import ledger_account_for, ledger_balance
 from distribution.services.risk import risk_flag_reject, risk_flag_release
-from distribution.services.settings import distribution_settings_update
+from distribution.services.settings import distribution_settings_get, distribution_settings_update
 from shop.customers.models import Member, MemberLogin
 from shop.customers.services.tokens import member_token_issue
 from shop.events.models import OutboxEvent
@@ -160,10 +160,11 @@ def test_a_ring_through_the_binding_history_holds(shop: Tenant) -> None:
 
 
 def test_a_device_used_by_many_accounts_holds_every_beneficiary(shop: Tenant) -> None:
-    # given: depth 2; four other accounts have logged in on the buyer's tablet
-    _on(depth=2, level_rates=[1000, 500])
+    # given: depth 2, at most 3 accounts per device; three other accounts have logged in on
+    # the buyer's tablet
+    _on(depth=2, level_rates=[1000, 500], risk_device_accounts_limit=3)
     grand, upline, buyer = _chain(3)
-    for _ in range(risk.DEVICE_ACCOUNTS_LIMIT):
+    for _ in range(3):
         MemberLogin.objects.create(member=member_make(), method="phone_code", device_id="tab")
     # when
     order = _paid(buyer, device="tab")
@@ -172,16 +173,13 @@ def test_a_device_used_by_many_accounts_holds_every_beneficiary(shop: Tenant) ->
     flags = RiskFlag.objects.filter(order=order).order_by("member_id")
     assert [flag.member_id for flag in flags] == sorted([grand.pk, upline.pk])
     evidence = flags[0].evidence["device_many_accounts"]
-    assert (evidence["accounts"], evidence["limit"]) == (risk.DEVICE_ACCOUNTS_LIMIT + 1, 3)
+    assert (evidence["accounts"], evidence["limit"]) == (4, 3)
     assert _balance(grand, Kind.COMMISSION_HELD) == 500
 
 
-def test_buyer_velocity_holds_orders_beyond_the_limit(
-    shop: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_buyer_velocity_holds_orders_beyond_the_limit(shop: Tenant) -> None:
     # given: a limit of 2 paid orders a day
-    monkeypatch.setattr(risk, "BUYER_PAID_ORDERS_LIMIT", 2)
-    _on()
+    _on(risk_buyer_orders_per_day=2)
     _upline, buyer = _chain(2)
     # when: the buyer pays three orders
     orders = [_paid(buyer, device="b") for _ in range(3)]
@@ -192,12 +190,9 @@ def test_buyer_velocity_holds_orders_beyond_the_limit(
     assert flag.evidence["buyer_velocity"] == {"paid_orders": 3, "limit": 2, "window_hours": 24}
 
 
-def test_earner_velocity_holds_a_distributor_earning_on_too_many_orders(
-    shop: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_earner_velocity_holds_a_distributor_earning_on_too_many_orders(shop: Tenant) -> None:
     # given: a distributor may earn on 2 orders an hour; three buyers under them
-    monkeypatch.setattr(risk, "EARNER_ORDERS_LIMIT", 2)
-    _on()
+    _on(risk_earner_orders_per_hour=2)
     upline = member_make()
     code = distributor_make(member=upline).code
     buyers = [member_make() for _ in range(3)]
@@ -350,10 +345,13 @@ def test_the_risk_check_is_one_query_whatever_the_depth(shop: Tenant) -> None:
     orders = [
         _order(chain[-1], price_minor=1000, device="x", ip="8.8.8.8") for chain in (short, long)
     ]
+    settings = distribution_settings_get()
     counts = []
     for order, chain in zip(orders, (short, long), strict=True):
         with CaptureQueriesContext(connection) as captured:
-            risk.risk_holds(order=order, member_ids=[member.pk for member in chain[:-1]])
+            risk.risk_holds(
+                order=order, member_ids=[member.pk for member in chain[:-1]], settings=settings
+            )
         counts.append(len(captured.captured_queries))
     # then
     assert counts == [1, 1]
@@ -371,3 +369,15 @@ def test_evidence_older_than_the_lookback_does_not_count(shop: Tenant) -> None:
     order = _paid(buyer, device="old")
     # then
     assert Commission.objects.get(order=order).state == "pending"
+
+
+def test_a_rule_set_to_zero_is_off(shop: Tenant) -> None:
+    # given: the buyer-velocity rule switched off
+    _on(risk_buyer_orders_per_day=0)
+    _upline, buyer = _chain(2)
+    # when: the buyer pays three orders in a row
+    orders = [_paid(buyer, device="b") for _ in range(3)]
+    # then: none is held
+    states = [Commission.objects.get(order=order).state for order in orders]
+    assert states == ["pending", "pending", "pending"]
+    assert not RiskFlag.objects.filter(order__in=orders).exists()

@@ -93,12 +93,13 @@ def test_unknown_and_invalid_fields_are_refused_with_their_codes(shop: Tenant) -
 
 
 def test_risky_settings_need_an_acknowledgement_and_show_in_the_report(shop: Tenant) -> None:
-    # when: cash per recruit without, then with, the acknowledgement
+    # when: cash per recruit (capped per day) without, then with, the acknowledgement
+    reward = {"invite_reward_minor": 500, "invite_reward_daily_cap": 3}
     with pytest.raises(RiskAcknowledgementRequiredError) as raised:
-        distribution_settings_update(changes={"invite_reward_minor": 500}, actor="account:1")
+        distribution_settings_update(changes=reward, actor="account:1")
     assert DistributionSettings.objects.get().invite_reward_minor == 0
     settings = distribution_settings_update(
-        changes={"invite_reward_minor": 500}, actor="account:1", acknowledge_risks=True
+        changes=reward, actor="account:1", acknowledge_risks=True
     )
     # then
     assert raised.value.code == "risk_acknowledgement_required"

@@ -15,6 +15,7 @@ from PIL import Image
 
 from distribution.models import Distributor, ShareImage, ShareScene
 from distribution.services.bindings import distributor_make
+from distribution.services.settings import distribution_settings_update
 from distribution.services.share import (
     HOME_PAGE,
     PRODUCT_PAGE,
@@ -180,6 +181,34 @@ def test_a_share_without_a_miniprogram_gives_link_qr_and_poster(shop: Tenant, ap
     with Image.open(_stored_path(first["poster_url"])) as poster:
         assert (poster.format, poster.size) == ("PNG", (750, 1334))
     assert sorted(ShareImage.objects.values_list("kind", flat=True)) == ["poster", "qr"]
+
+
+def test_a_first_share_makes_a_member_a_distributor_when_everyone_may_be_one(
+    shop: Tenant, api: Client
+) -> None:
+    # given: distribution on; every member may distribute; a member who never shared
+    distribution_settings_update(changes={"enabled": True, "qualification": "everyone"}, actor="t")
+    member = member_make()
+    # when: they share for the first time
+    result = _share(api, member)
+    # then: they are an active distributor now, and the link carries their new code
+    distributor = Distributor.objects.get(member=member)
+    assert distributor.status == Distributor.Status.ACTIVE
+    assert f"ref={distributor.code}" in str(result["link"])
+
+
+def test_a_first_share_does_not_skip_the_review(shop: Tenant, api: Client) -> None:
+    # given: members must apply and be reviewed
+    distribution_settings_update(
+        changes={"enabled": True, "qualification": "apply_review"}, actor="t"
+    )
+    member = member_make()
+    # when
+    response = api.post(SHARE, {}, content_type="application/json", **member_token(member))
+    # then
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "not_a_distributor"
+    assert not Distributor.objects.filter(member=member).exists()
 
 
 def test_only_an_active_distributor_may_share(shop: Tenant, api: Client) -> None:

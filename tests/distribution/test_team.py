@@ -233,3 +233,19 @@ def test_a_bonus_first_pays_what_the_distributor_owes_back(shop: Tenant) -> None
     assert _available(top) - available_before == 200
     bonus = TeamBonus.objects.get(member=top, month=OCTOBER)
     assert (bonus.amount_minor, bonus.detail["offset_minor"]) == (500, 300)
+
+
+def test_orders_of_excluded_types_are_not_team_sales(shop: Tenant) -> None:
+    # given: flash sales earn nothing in this shop; a downline completed one normal order of
+    # 40.00 and one flash-sale order of 90.00 in October
+    _team_bonus_on()
+    distribution_settings_update(changes={"excluded_order_types": ["flash_sale"]}, actor="owner")
+    top, buyer = member_make(), member_make()
+    _bind(buyer, top)
+    _completed(_paid(buyer, 4000), IN_OCTOBER)
+    flash = _completed(_paid(buyer, 9000), IN_OCTOBER)
+    Order.objects.filter(pk=flash.pk).update(order_type="flash_sale")
+    # when
+    team_bonus_run(month=OCTOBER, now=AFTER_OCTOBER)
+    # then: 5 % of the normal order only
+    assert TeamBonus.objects.get(member=top).amount_minor == 200

@@ -56,6 +56,7 @@ def _form(**overrides: Any) -> dict[str, Any]:
         "overwrite": "never",
         "snatch_protection_days": "0",
         "depth": "2",
+        "rate_source": "global",
         "rate_kind": "percentage",
         "rate_1": "10.00",
         "rate_2": "5.00",
@@ -73,6 +74,9 @@ def _form(**overrides: Any) -> dict[str, Any]:
         "invite_reward_daily_cap": "0",
         "paid_entry": "0.00",
         "team_bonus": "0.00",
+        "risk_device_accounts_limit": "3",
+        "risk_buyer_orders_per_day": "20",
+        "risk_earner_orders_per_hour": "200",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
@@ -152,6 +156,38 @@ def test_the_owner_saves_three_levels_with_their_rates(owner_in_shop: Client) ->
     assert "Your distribution settings are saved." in html
     assert 'name="rate_3" value="2.25"' in html
     assert "Commissions go 3 level(s) up (the law allows at most 3)." in html
+
+
+def test_the_owner_chooses_grade_rates_and_the_risk_thresholds(owner_in_shop: Client) -> None:
+    # when: rates from grades; the device rule off, the buyer rule at 5 a day
+    response = owner_in_shop.post(
+        SAVE,
+        _form(
+            rate_source="grade",
+            risk_device_accounts_limit="0",
+            risk_buyer_orders_per_day="5",
+        ),
+    )
+    # then
+    assert response.status_code == 302
+    settings = distribution_settings_get()
+    assert settings.rate_source == "grade"
+    assert (
+        settings.risk_device_accounts_limit,
+        settings.risk_buyer_orders_per_day,
+        settings.risk_earner_orders_per_hour,
+    ) == (0, 5, 200)
+    html = owner_in_shop.get(URL).content.decode()
+    assert 'name="risk_buyer_orders_per_day" value="5"' in html
+    assert '<option value="grade" selected>' in html
+
+
+def test_a_negative_risk_threshold_is_refused_and_changes_nothing(owner_in_shop: Client) -> None:
+    # when
+    response = owner_in_shop.post(SAVE, _form(risk_buyer_orders_per_day="-1"))
+    # then
+    assert response.status_code == 400
+    assert distribution_settings_get().risk_buyer_orders_per_day == 20
 
 
 def test_fixed_rates_are_amounts_in_major_units(owner_in_shop: Client) -> None:
@@ -318,3 +354,210 @@ def test_the_console_explanation_matches_the_service(shop: Tenant) -> None:
     ] == order_commission_explanation(order_id=order.pk)
     assert [item["member"] for item in console] == [upline, top]
     assert [item["reason"] for item in console] == ["earns", "depth_limit"]
+
+
+# --- The settings knobs: excluded order types, invite rewards (capped), paid entry
+
+
+def test_the_owner_excludes_order_types_with_checkboxes(owner_in_shop: Client) -> None:
+    # given
+    page = owner_in_shop.get(URL).content.decode()
+    assert re.findall(r'name="excluded_order_types" value="([a-z_]+)"', page) == [
+        "normal",
+        "group_buy",
+        "bargain",
+        "flash_sale",
+        "points_exchange",
+    ]
+    # when
+    saved = owner_in_shop.post(SAVE, _form(excluded_order_types=["flash_sale", "bargain"]))
+    # then
+    assert saved.status_code == 302
+    assert list(distribution_settings_get().excluded_order_types) == ["flash_sale", "bargain"]
+    page = owner_in_shop.get(URL).content.decode()
+    assert re.search(r'name="excluded_order_types" value="flash_sale"[^>]*checked', page)
+    assert not re.search(r'name="excluded_order_types" value="normal"[^>]*checked', page)
+
+
+def test_a_tampered_order_type_is_refused_and_changes_nothing(owner_in_shop: Client) -> None:
+    # when
+    response = owner_in_shop.post(SAVE, _form(excluded_order_types=["gift"]))
+    # then
+    assert response.status_code == 400
+    assert list(distribution_settings_get().excluded_order_types) == []
+
+
+def test_an_invite_reward_needs_a_daily_cap_and_the_acknowledgement(
+    owner_in_shop: Client,
+) -> None:
+    # given
+    before = _snapshot()
+    # when: 5.00 per new buyer, acknowledged, but no cap
+    uncapped = owner_in_shop.post(
+        SAVE, _form(invite_reward="5.00", invite_reward_daily_cap="0", acknowledge_risks="on")
+    )
+    # then
+    assert uncapped.status_code == 400
+    assert _field_errors(uncapped.content.decode(), "invite_reward_daily_cap") == [
+        "Cap the invite rewards an upline can earn per day (at least 1)."
+    ]
+    assert _snapshot() == before
+    # when: capped, without the acknowledgement; then with it
+    refused = owner_in_shop.post(SAVE, _form(invite_reward="5.00", invite_reward_daily_cap="3"))
+    saved = owner_in_shop.post(
+        SAVE, _form(invite_reward="5.00", invite_reward_daily_cap="3", acknowledge_risks="on")
+    )
+    # then
+    assert refused.status_code == 400
+    assert saved.status_code == 302
+    settings = distribution_settings_get()
+    assert (settings.invite_reward_minor, settings.invite_reward_daily_cap) == (500, 3)
+    assert list(settings.risk_acknowledged) == ["invite_reward"]
+
+
+def test_the_owner_sets_an_entry_fee_with_the_acknowledgement(owner_in_shop: Client) -> None:
+    # when
+    saved = owner_in_shop.post(SAVE, _form(paid_entry="9.90", acknowledge_risks="on"))
+    # then
+    assert saved.status_code == 302
+    assert distribution_settings_get().paid_entry_minor == 990
+    page = owner_in_shop.get(URL).content.decode()
+    assert 'name="paid_entry" value="9.90"' in page
+    assert "Paid from the member&#x27;s store balance when they join." in page
+
+
+def _order_rows(html: str) -> list[tuple[str, ...]]:
+    card = html[
+        html.index('id="commissions"') : html.index("</section>", html.index('id="commissions"'))
+    ]
+    return re.findall(
+        r'data-commission-level="(\d)" data-reason="([a-z_]+)">\s*<div>\s*<strong>([^<]*)</strong>'
+        r".*?(?:<strong class=\"commission-amount\">([^<]*)</strong>|"
+        r'<div class="muted small commission-reason">([^<]*)</div>)',
+        card,
+        re.S,
+    )
+
+
+def test_the_order_page_explains_an_invite_reward_and_an_excluded_order(
+    owner_in_shop: Client,
+) -> None:
+    # given: 5.00 per new buyer; flash sales excluded; a buyer bound to an upline
+    from distribution.services.invites import invite_reward_book
+
+    distribution_settings_update(
+        changes={
+            "enabled": True,
+            "depth": 1,
+            "level_rates": [1000],
+            "invite_reward_minor": 500,
+            "invite_reward_daily_cap": 2,
+            "excluded_order_types": ["flash_sale"],
+        },
+        actor="a",
+        acknowledge_risks=True,
+    )
+    upline = member_make(nickname="小李")
+    buyer = member_make(nickname="买家")
+    referral_bind(member=buyer, code=distributor_make(member=upline).code, trigger="first_visit")
+    first = _paid(buyer, price_minor=2000)
+    Order.objects.filter(pk=first.pk).update(device_id="")
+    commissions_book(order_id=first.pk, event_id="e1")
+    invite_reward_book(order_id=first.pk, event_id="e1")
+    flash = _paid(buyer, price_minor=2000)
+    Order.objects.filter(pk=flash.pk).update(order_type="flash_sale")
+    commissions_book(order_id=flash.pk, event_id="e2")
+    # when
+    first_page = owner_in_shop.get(f"/console/alpha/orders/{first.pk}/").content.decode()
+    flash_page = owner_in_shop.get(f"/console/alpha/orders/{flash.pk}/").content.decode()
+    # then
+    assert [row[:4] for row in _order_rows(first_page)] == [
+        ("0", "invite_reward", "Invite reward", "CN¥5.00"),
+        ("1", "earns", "Level 1", "CN¥2.00"),
+    ]
+    assert _order_rows(flash_page) == [
+        (
+            "0",
+            "excluded_order_type",
+            "Order",
+            "",
+            "Your settings exclude this type of order from commissions",
+        )
+    ]
+
+
+def test_reasons_are_labelled_in_the_order_explanation() -> None:
+    # given: every reason a decision can have
+    from distribution.models import CommissionDecision
+    from frontend.console_distribution import COMMISSION_REASONS
+
+    # then: each has a label (held, the code reasons and the new ones included)
+    assert set(CommissionDecision.Reason.values) <= set(COMMISSION_REASONS)
+
+
+def test_the_commissions_list_labels_the_code_and_link_reasons(owner_in_shop: Client) -> None:
+    # given: a buyer bound to one distributor, coming through a second one's share link, who
+    # types a third one's referral code at checkout
+    distribution_settings_update(
+        changes={"enabled": True, "depth": 1, "level_rates": [1000]}, actor="a"
+    )
+    bound = member_make(nickname="绑定")
+    linked = member_make(nickname="链接")
+    typed = member_make(nickname="推荐")
+    buyer = member_make()
+    referral_bind(member=buyer, code=distributor_make(member=bound).code, trigger="first_visit")
+    order = order_make(member=buyer, referral_code=distributor_make(member=linked).code)
+    Order.objects.filter(pk=order.pk).update(referral_code=distributor_make(member=typed).code)
+    started = payment_start(order=order, method="sandbox", notify_url="http://x/")
+    payment_sandbox_confirm(order=order, out_trade_no=started.payment.out_trade_no)
+    commissions_book(order_id=order.pk, event_id="e1")
+    # when
+    html = owner_in_shop.get("/console/alpha/distribution/commissions/").content.decode()
+    # then
+    card = html[html.index(f'data-order="{order.pk}"') :]
+    rows = re.findall(
+        r'data-commission-level="(\d)" data-reason="([a-z_]+)">\s*<div>\s*<strong>([^<]*)</strong>'
+        r'.*?class="commission-member"[^>]*>([^<]*)</a>.*?'
+        r'<div class="muted small commission-reason">([^<]*)</div>',
+        card,
+        re.S,
+    )
+    assert rows == [
+        (
+            "0",
+            "code_priority",
+            "Bound upline",
+            "绑定",
+            "Bound upline, but the buyer typed another distributor&#x27;s referral code",
+        ),
+        (
+            "0",
+            "code_over_link",
+            "Share link",
+            "链接",
+            "The order came through this share link, but the buyer typed another "
+            "distributor&#x27;s referral code",
+        ),
+        ("1", "earns", "Level 1", "推荐", "Earns"),
+    ]
+
+
+def test_the_distributor_page_shows_the_entry_fee_paid(owner_in_shop: Client) -> None:
+    # given: an entry fee of 9.90, paid from the member's store balance when they joined
+    from distribution.services.qualification import distributor_apply
+    from shop.customers.services.store_balance import store_balance_credit
+
+    distribution_settings_update(
+        changes={"enabled": True, "paid_entry_minor": 990}, actor="a", acknowledge_risks=True
+    )
+    member = member_make(nickname="付费")
+    store_balance_credit(member_id=member.pk, amount_minor=990, source="test_topup", source_id="1")
+    distributor_apply(member=member)
+    # when
+    html = owner_in_shop.get(f"/console/alpha/distribution/distributors/{member.pk}/")
+    # then
+    assert html.status_code == 200
+    assert (
+        '<div class="muted small entry-fee">Entry fee paid from the store balance: CN¥9.90</div>'
+        in html.content.decode()
+    )

@@ -29,7 +29,14 @@ from shop.orders.errors import (
     SkuNotForSaleError,
     SoldOutError,
 )
-from shop.orders.models import CartItem, Order, OrderLine, OrderStatus, OrderTransition
+from shop.orders.models import (
+    CartItem,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderTransition,
+    OrderType,
+)
 from shop.orders.pricing import PricingContext, Quote, QuoteLine, quote_compute
 from shop.orders.services.transitions import order_event_payload
 
@@ -151,6 +158,7 @@ def order_checkout(
     profile = shop_profile_get()
     fields = {
         "member": member,
+        "order_type": OrderType.NORMAL,
         "currency": quote.currency,
         "items_minor": quote.items_minor,
         "discount_minor": quote.discount_minor,

@@ -41,6 +41,7 @@ def order_event_payload(order: Order, lines: Iterable[OrderLine] | None = None) 
     return {
         "order_id": order.pk,
         "number": order.number,
+        "order_type": order.order_type,
         "member_id": order.member_id,
         "status": order.status,
         "currency": order.currency,
