@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from distribution.selectors import orders_commission_explanation_for_console
@@ -75,10 +75,10 @@ APPLICATION_STATUSES: dict[str, Promise] = {
 }
 COMMISSION_STATES: dict[str, Promise] = {
     "held": gettext_lazy("Held for review"),
-    "pending": gettext_lazy("Pending"),
+    "pending": pgettext_lazy("commission", "Pending"),
     "frozen": gettext_lazy("Frozen"),
     "available": gettext_lazy("Available"),
-    "withdrawn": gettext_lazy("Withdrawn"),
+    "withdrawn": pgettext_lazy("commission", "Withdrawn"),
     "reversed": gettext_lazy("Reversed"),
 }
 # Why a distributor's status changed (DistributorStatusChange.Reason).

@@ -22,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from distribution.errors import RegionalAgentNotFoundError
@@ -58,7 +58,7 @@ SEEN_LABELS: dict[str, Promise] = {
 }
 STATUS_LABELS: dict[str, Promise] = {
     "open": gettext_lazy("Waiting for review"),
-    "released": gettext_lazy("Released"),
+    "released": pgettext_lazy("risk hold", "Released"),
     "rejected": gettext_lazy("Rejected"),
 }
 KIND_LABELS: dict[str, Promise] = {

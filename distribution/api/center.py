@@ -45,32 +45,13 @@ from distribution.services.qualification import (
     qualification_progress,
 )
 from distribution.services.settings import distribution_settings_get
-from infra.api.pagination import PagePagination
+from infra.api.pagination import PagePagination, page_of, page_parameters
 from infra.errors import ValidationFailed
 from shop.core.selectors import shop_context
 from shop.customers.api.authentication import request_member
 from shop.customers.api.views import MemberApi
 
 NO_DISTRIBUTOR = "none"
-
-
-def _page_parameters() -> list[OpenApiParameter]:
-    return [
-        OpenApiParameter("page", int, required=False),
-        OpenApiParameter("page_size", int, required=False),
-    ]
-
-
-def _page_of(item: type[serializers.Serializer[Any]], name: str) -> Any:
-    return inline_serializer(
-        name,
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.CharField(allow_null=True),
-            "previous": serializers.CharField(allow_null=True),
-            "results": item(many=True),
-        },
-    )
 
 
 @extend_schema_serializer(component_name="DistributorUpline")
@@ -261,9 +242,9 @@ class DistributorTeamApi(MemberApi):
     @extend_schema(
         parameters=[
             OpenApiParameter("level", int, enum=list(TEAM_LEVELS), required=False),
-            *_page_parameters(),
+            *page_parameters(),
         ],
-        responses=_page_of(TeamMemberSerializer, "DistributorTeamPage"),
+        responses=page_of(TeamMemberSerializer, "DistributorTeamPage"),
         operation_id="distribution_team",
     )
     def get(self, request: Request) -> Response:
@@ -318,8 +299,8 @@ class DistributorOrdersApi(MemberApi):
     level, paginated."""
 
     @extend_schema(
-        parameters=_page_parameters(),
-        responses=_page_of(CommissionOrderSerializer, "DistributorCommissionOrderPage"),
+        parameters=page_parameters(),
+        responses=page_of(CommissionOrderSerializer, "DistributorCommissionOrderPage"),
         operation_id="distribution_orders",
     )
     def get(self, request: Request) -> Response:

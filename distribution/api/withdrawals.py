@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -33,7 +32,7 @@ from distribution.services.withdrawals import (
     withdrawal_request,
     withdrawals_of_member,
 )
-from infra.api.pagination import PagePagination
+from infra.api.pagination import PagePagination, page_of, page_parameters
 from shop.core.idempotency import idempotent
 from shop.customers.api.authentication import request_member
 from shop.customers.api.views import MemberApi
@@ -132,18 +131,9 @@ class WithdrawalListCreateApi(MemberApi):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int, required=False),
-            OpenApiParameter("page_size", int, required=False),
+            *page_parameters(),
         ],
-        responses=inline_serializer(
-            "WithdrawalPage",
-            fields={
-                "count": serializers.IntegerField(),
-                "next": serializers.CharField(allow_null=True),
-                "previous": serializers.CharField(allow_null=True),
-                "results": WithdrawalSerializer(many=True),
-            },
-        ),
+        responses=page_of(WithdrawalSerializer, "WithdrawalPage"),
         operation_id="withdrawal_list",
     )
     def get(self, request: Request) -> Response:

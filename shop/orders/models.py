@@ -132,6 +132,12 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["member", "-created_at"], name="orders_order_member_idx"),
             models.Index(fields=["status", "-created_at"], name="orders_order_status_idx"),
+            # Risk rules (distribution) look up who else ordered from a device.
+            models.Index(
+                fields=["device_id", "created_at"],
+                name="orders_order_device_idx",
+                condition=~Q(device_id=""),
+            ),
             models.Index(
                 fields=["pay_deadline"],
                 name="orders_order_unpaid_idx",

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from infra.api.pagination import PagePagination
+from infra.api.pagination import PagePagination, page_of
 from infra.money import Money
 from shop.catalog.api.caching import catalog_query, catalog_url
 from shop.catalog.models import Product, ProductImage
@@ -209,15 +209,7 @@ class ProductListApi(APIView):
 
     @extend_schema(
         parameters=[InputSerializer],
-        responses=inline_serializer(
-            "CatalogProductPage",
-            fields={
-                "count": serializers.IntegerField(),
-                "next": serializers.CharField(allow_null=True),
-                "previous": serializers.CharField(allow_null=True),
-                "results": OutputSerializer(many=True),
-            },
-        ),
+        responses=page_of(OutputSerializer, "CatalogProductPage"),
         operation_id="product_list",
         # As documented before the view stopped reading sessions: a cookie may come, unused.
         # (drf-spectacular types `auth` as names, but takes security requirements, as here.)

@@ -7,17 +7,15 @@ from typing import Any
 
 from django.http import HttpRequest
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from infra.api.pagination import PagePagination
+from infra.api.pagination import PagePagination, page_of, page_parameters
 from shop.customers.api.authentication import IsMember, MemberTokenAuthentication, request_member
 from shop.customers.models import Address, Channel, Member, MemberToken
 from shop.customers.phones import phone_decrypt, phone_mask
@@ -294,18 +292,9 @@ class StoreBalanceEntryOutputSerializer(serializers.Serializer[Any]):
 class StoreBalanceEntryListApi(MemberApi):
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int, required=False),
-            OpenApiParameter("page_size", int, required=False),
+            *page_parameters(),
         ],
-        responses=inline_serializer(
-            "StoreBalanceEntryPage",
-            fields={
-                "count": serializers.IntegerField(),
-                "next": serializers.CharField(allow_null=True),
-                "previous": serializers.CharField(allow_null=True),
-                "results": StoreBalanceEntryOutputSerializer(many=True),
-            },
-        ),
+        responses=page_of(StoreBalanceEntryOutputSerializer, "StoreBalanceEntryPage"),
         operation_id="store_balance_entry_list",
     )
     def get(self, request: Request) -> Response:

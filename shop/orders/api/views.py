@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from infra.api.pagination import PagePagination
+from infra.api.pagination import PagePagination, page_of, page_parameters
 from shop.catalog.selectors.skus import catalog_file_url
 from shop.core.idempotency import idempotent
 from shop.customers.api.authentication import request_member
@@ -421,18 +421,9 @@ class OrderListApi(MemberApi):
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, enum=OrderStatus.values, required=False),
-            OpenApiParameter("page", int, required=False),
-            OpenApiParameter("page_size", int, required=False),
+            *page_parameters(),
         ],
-        responses=inline_serializer(
-            "OrderPage",
-            fields={
-                "count": serializers.IntegerField(),
-                "next": serializers.CharField(allow_null=True),
-                "previous": serializers.CharField(allow_null=True),
-                "results": OrderSerializer(many=True),
-            },
-        ),
+        responses=page_of(OrderSerializer, "OrderPage"),
         operation_id="order_list",
     )
     def get(self, request: Request) -> Response:
