@@ -246,3 +246,9 @@ class PosterImageInvalidError(DomainError):
 class TeamBonusMonthOpenError(Conflict):
     code = "team_bonus_month_open"
     default_message = "This month has not ended yet in the shop's time zone."
+
+
+class ExplanationNotFoundError(DomainError):
+    code = "explanation_not_found"
+    status_code = 404
+    default_message = "This order has no commission decision about you."

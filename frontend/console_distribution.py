@@ -124,9 +124,33 @@ COMMISSION_REASONS: dict[str, Promise] = {
     "invite_cap_reached": gettext_lazy(
         "No invite reward: the upline had reached the day's rewards"
     ),
+    "regional_agent": gettext_lazy("Regional agent of the region the order ships to"),
 }
 # Reasons that come with an amount earned.
-EARNING_REASONS = frozenset({"earns", "invite_reward"})
+EARNING_REASONS = frozenset({"earns", "invite_reward", "regional_agent"})
+# Which part a decision's member played in the order (its first column), by reason; the
+# others are the buyer (level 0) or an upline at their level.
+COMMISSION_ROLES: dict[str, Promise] = {
+    "link_priority": gettext_lazy("Bound upline"),
+    "code_priority": gettext_lazy("Bound upline"),
+    "code_over_link": gettext_lazy("Share link"),
+    "invite_reward": gettext_lazy("Invite reward"),
+    "invite_cap_reached": gettext_lazy("Invite reward"),
+    "regional_agent": gettext_lazy("Regional agent"),
+    "excluded_order_type": gettext_lazy("Order"),
+    "distribution_off": gettext_lazy("Order"),
+}
+
+
+def commission_role(reason: str, level: int) -> str:
+    """The first column of an explanation row: the member's part in the order."""
+    if reason in COMMISSION_ROLES:
+        return str(COMMISSION_ROLES[reason])
+    if level == 0:
+        return _("Buyer")
+    return _("Level %(level)s") % {"level": level}
+
+
 # Service field names → the form's, for showing the service's errors next to their fields.
 ALIASES = {
     "qualification_spend_minor": "qualification_spend",
@@ -519,6 +543,7 @@ def commission_rows(explanation: list[dict[str, Any]], currency: str) -> list[di
                 if member is not None
                 else "",
                 "reason": item["reason"],
+                "role": commission_role(item["reason"], item["level"]),
                 "earns": item["reason"] in EARNING_REASONS,
                 "explanation": COMMISSION_REASONS.get(item["reason"], item["reason"]),
                 "net_minor": net,

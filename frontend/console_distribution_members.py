@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -499,6 +499,43 @@ def commission_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # --- Leaderboard
+
+
+@require_GET
+def order_explanation_json(request: HttpRequest, slug: str, order_id: int) -> JsonResponse:
+    """The order's commission explanation as JSON (for the merchant's own tools): each member
+    considered, their part, and what they earned or why they did not."""
+    tenant = _tenant(request)
+    order = orders_by_id(order_ids=[order_id]).get(order_id)
+    if order is None:
+        raise Http404
+    explanation = orders_commission_explanation_for_console(order_ids=[order_id]).get(order_id, [])
+    rows = commission_rows(explanation, tenant.currency)
+    return JsonResponse(
+        {
+            "order_id": order.pk,
+            "order_number": order.number,
+            "currency": tenant.currency,
+            "decisions": [
+                {
+                    "level": row["level"],
+                    "role": row["role"],
+                    "member_id": row["member"].pk if row["member"] is not None else None,
+                    "member_name": row["name"],
+                    "reason": row["reason"],
+                    "explanation": str(row["explanation"]),
+                    "earns": row["earns"],
+                    "net_minor": row["net_minor"],
+                    "reversed_minor": row["reversed_minor"],
+                    "rate": item.get("rate"),
+                    "rate_kind": item.get("rate_kind"),
+                    "rule": item.get("rule"),
+                }
+                for row, item in zip(rows, explanation, strict=True)
+            ],
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 @require_GET

@@ -504,6 +504,11 @@ urlpatterns = [
         name="console-distribution-commissions",
     ),
     path(
+        "console/<slug:slug>/distribution/orders/<int:order_id>/explanation.json",
+        console_distribution_members.order_explanation_json,
+        name="console-distribution-order-explanation",
+    ),
+    path(
         "console/<slug:slug>/distribution/leaderboard/",
         console_distribution_members.leaderboard,
         name="console-distribution-leaderboard",

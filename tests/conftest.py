@@ -18,6 +18,9 @@ from tenants.models import Domain, Tenant
 from tenants.services.provisioning import spare_pool_refill
 from tests.support.shops import shop_provision
 
+# Fixture modules every test folder may use: the fake WeChat Pay (`fake_wechatpay`, `wechatpay`).
+pytest_plugins = ["tests.support.wechatpay"]
+
 
 def _shop(slug: str, name: str) -> Tenant:
     existing = Tenant.objects.filter(slug=slug).first()

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from distribution.models import Distributor, DistributorApplication, Qualification
+from distribution.selectors import member_order_explanation
 from distribution.services.center import (
     RANKING_PERIODS,
     RANKING_SIZE,
@@ -326,6 +327,49 @@ class DistributorOrdersApi(MemberApi):
             for row in page or []
         ]
         return paginator.get_paginated_response(CommissionOrderSerializer(rows, many=True).data)
+
+
+@extend_schema_serializer(component_name="DistributorOrderExplanation")
+class OrderExplanationSerializer(serializers.Serializer[Any]):
+    level = serializers.IntegerField(
+        help_text="1 to 3: your level above the buyer; 0: you bought it, or an invite reward "
+        "or a regional agent's share."
+    )
+    reason = serializers.CharField(
+        help_text="earns, invite_reward, regional_agent, or why you did not: binding_expired, "
+        "not_a_distributor, self_purchase_off, depth_limit, link_priority, code_priority, "
+        "code_over_link, held, excluded_order_type, invite_cap_reached, distribution_off."
+    )
+    amount_minor = serializers.IntegerField(allow_null=True)
+    reversed_minor = serializers.IntegerField(allow_null=True)
+    rate = serializers.IntegerField(
+        allow_null=True, help_text="Basis points, or minor units per unit when rate_kind is fixed."
+    )
+    rate_kind = serializers.CharField(allow_null=True)
+
+
+class DistributorOrderExplanationApi(MemberApi):
+    """Why you earned (or did not) on an order: only the decisions about you."""
+
+    @extend_schema(
+        responses=OrderExplanationSerializer(many=True),
+        operation_id="distribution_order_explanation",
+    )
+    def get(self, request: Request, number: str) -> Response:
+        member = request_member(request)
+        items = member_order_explanation(member_id=member.pk, order_number=number)
+        rows = [
+            {
+                "level": item["level"],
+                "reason": item["reason"],
+                "amount_minor": item.get("amount_minor"),
+                "reversed_minor": item.get("reversed_minor"),
+                "rate": item.get("rate"),
+                "rate_kind": item.get("rate_kind"),
+            }
+            for item in items
+        ]
+        return Response(OrderExplanationSerializer(rows, many=True).data)
 
 
 @extend_schema_serializer(component_name="DistributorRankingEntry")

@@ -8,6 +8,7 @@ from distribution.api.center import (
     DistributorApplyApi,
     DistributorEarningsApi,
     DistributorMeApi,
+    DistributorOrderExplanationApi,
     DistributorOrdersApi,
     DistributorRankingApi,
     DistributorTeamApi,
@@ -31,6 +32,11 @@ urlpatterns: list[URLPattern] = [
     path("distribution/earnings", DistributorEarningsApi.as_view(), name="distribution-earnings"),
     path("distribution/team", DistributorTeamApi.as_view(), name="distribution-team"),
     path("distribution/orders", DistributorOrdersApi.as_view(), name="distribution-orders"),
+    path(
+        "distribution/orders/<str:number>/explanation",
+        DistributorOrderExplanationApi.as_view(),
+        name="distribution-order-explanation",
+    ),
     path("distribution/ranking", DistributorRankingApi.as_view(), name="distribution-ranking"),
     path("distribution/statements", StatementListApi.as_view(), name="distribution-statements"),
     path(

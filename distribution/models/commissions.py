@@ -137,6 +137,8 @@ class CommissionDecision(models.Model):
         INVITE_REWARD = "invite_reward"
         # The buyer's first paid order, but their upline had reached the day's invite rewards.
         INVITE_CAP_REACHED = "invite_cap_reached"
+        # The regional agent of the region the order ships to earns their share (level 0).
+        REGIONAL_AGENT = "regional_agent"
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
     # 0: the buyer (self-purchase) or the order as a whole; 1..3 the levels; 4 the first beyond.

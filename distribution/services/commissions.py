@@ -512,34 +512,11 @@ def on_order_refunded(event: Any) -> None:
     )
 
 
-def order_commission_explanation(*, order_id: int) -> list[dict[str, Any]]:
-    """For an order: each level's member, whether they earned (and how much, net of reversals,
-    under which rule) or why not; and the invite reward of a first order (level 0)."""
-    earned: dict[tuple[str, int, int], dict[str, Any]] = {}
-    for commission in Commission.objects.filter(order_id=order_id):
-        key = (commission.kind, commission.level, commission.beneficiary_id)
-        entry = earned.setdefault(
-            key, {"amount_minor": 0, "reversed_minor": 0, "rule": commission.rule}
-        )
-        entry["amount_minor"] += commission.amount_minor
-        entry["reversed_minor"] += commission.reversed_minor
-    explanation = []
-    for decision in CommissionDecision.objects.filter(order_id=order_id).order_by("level", "id"):
-        item: dict[str, Any] = {
-            "level": decision.level,
-            "member_id": decision.member_id,
-            "reason": decision.reason,
-        }
-        if decision.member_id is not None:
-            kind = decision_commission_kind(decision.reason)
-            item.update(earned.get((kind, decision.level, decision.member_id), {}))
-        explanation.append(item)
-    return explanation
-
-
 def decision_commission_kind(reason: str) -> str:
     """The kind of commission a decision's reason speaks of (its amount in the explanation):
     the invite reward's, or the levels'."""
     if reason in (Reason.INVITE_REWARD, Reason.INVITE_CAP_REACHED):
         return Commission.Kind.INVITE
+    if reason == Reason.REGIONAL_AGENT:
+        return Commission.Kind.REGION
     return Commission.Kind.LEVEL

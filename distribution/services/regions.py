@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from distribution.errors import RegionalAgentNotFoundError, RegionTakenError
-from distribution.models import Commission, Distributor, RegionalAgent
+from distribution.models import Commission, CommissionDecision, Distributor, RegionalAgent
 from distribution.services.commissions import _bases, commissions_record
 from distribution.services.settings import distribution_settings_get
 from infra.errors import ValidationFailed
@@ -97,6 +97,19 @@ def region_commissions_book(*, order_id: int, event_id: str) -> list[Commission]
                 rule=rule,
                 event_id=event_id,
             )
+        )
+    if commissions:
+        # Why the agent earned, for the order's explanation (once, whatever the replays).
+        CommissionDecision.objects.bulk_create(
+            [
+                CommissionDecision(
+                    order=order,
+                    level=0,
+                    member_id=agent.member_id,
+                    reason=CommissionDecision.Reason.REGIONAL_AGENT,
+                )
+            ],
+            ignore_conflicts=True,
         )
     return commissions_record(
         order=order,

@@ -45,11 +45,14 @@ def deliver(topic: str, order: Order) -> None:
         event_deliver(event_id=event.pk)
 
 
-def paid(member: Member, *, price_minor: int, quantity: int = 1) -> Order:
-    """A paid order of one line, its commissions booked (order.paid delivered)."""
+def paid(member: Member, *, price_minor: int, quantity: int = 1, device: str = "") -> Order:
+    """A paid order of one line, its commissions booked (order.paid delivered); placed from
+    `device` when given."""
     order = order_make(
         member=member, items=[(sku_of(product_make(price_minor=price_minor, stock=50)), quantity)]
     )
+    if device:
+        Order.objects.filter(pk=order.pk).update(device_id=device)
     started = payment_start(order=order, method="sandbox", notify_url="http://x/")
     payment_sandbox_confirm(order=order, out_trade_no=started.payment.out_trade_no)
     order.refresh_from_db()

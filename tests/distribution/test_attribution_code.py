@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 
 from distribution.models import Binding, BindingChange, Commission
+from distribution.selectors import order_commission_explanation
 from distribution.services.bindings import distributor_make, referral_bind
-from distribution.services.commissions import commissions_book, order_commission_explanation
+from distribution.services.commissions import commissions_book
 from distribution.services.settings import distribution_settings_update
 from shop.customers.models import Member
 from shop.events.models import OutboxEvent

@@ -381,3 +381,42 @@ def test_ranking_this_month_with_my_rank_and_cached(api: Client) -> None:
     assert cached == body
     assert queries <= RANKING_CACHED_BUDGET, queries
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "validation_failed")
+
+
+def test_a_distributor_sees_why_they_earned_or_not_on_an_order_and_nothing_else(
+    api: Client,
+) -> None:
+    # given: depth 2 at 10 % / 5 %; top ← grand ← upline ← buyer; the buyer pays 100.00
+    _on(depth=2, level_rates=[1000, 500])
+    top, grand, upline, buyer = (member_make() for _ in range(4))
+    _bind(grand, top)
+    _bind(upline, grand)
+    _bind(buyer, upline)
+    order = _paid(buyer, price_minor=10000)
+    _deliver("order.paid")
+    url = f"/api/v1/distribution/orders/{order.number}/explanation"
+    # when
+    earned = api.get(url, **member_token(upline))
+    beyond = api.get(url, **member_token(top))
+    stranger = api.get(url, **member_token(member_make()))
+    unknown = api.get("/api/v1/distribution/orders/NO-SUCH/explanation", **member_token(upline))
+    # then: the upline sees their own level-1 commission and its rate, no one else's
+    assert earned.status_code == 200, earned.content
+    assert earned.json() == [
+        {
+            "level": 1,
+            "reason": "earns",
+            "amount_minor": 1000,
+            "reversed_minor": 0,
+            "rate": 1000,
+            "rate_kind": "percentage",
+        }
+    ]
+    # the member beyond the depth learns why they did not earn
+    assert [(row["level"], row["reason"], row["amount_minor"]) for row in beyond.json()] == [
+        (3, "depth_limit", None)
+    ]
+    # others (and unknown orders) get the same not-found answer
+    for response in (stranger, unknown):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "explanation_not_found"

@@ -214,7 +214,7 @@ def test_partial_refunds_reverse_pro_rata_and_the_last_reverses_the_rest(shop: T
 def test_the_explanation_says_who_earned_and_who_did_not_and_why(shop: Tenant) -> None:
     # given: depth 2; great ← grand ← upline ← buyer, where `upline` is not a distributor
     from distribution.models import Distributor
-    from distribution.services.commissions import order_commission_explanation
+    from distribution.selectors import order_commission_explanation
 
     distribution_settings_update(
         changes={"enabled": True, "depth": 2, "level_rates": [1000, 500]}, actor="a"
@@ -241,7 +241,7 @@ def test_the_explanation_says_who_earned_and_who_did_not_and_why(shop: Tenant) -
 
 def test_the_explanation_of_an_order_without_upline_or_while_off(shop: Tenant) -> None:
     # given
-    from distribution.services.commissions import order_commission_explanation
+    from distribution.selectors import order_commission_explanation
 
     lonely = _paid(member_make(), price_minor=1000)
     commissions_book(order_id=lonely.pk, event_id="e1")
@@ -259,7 +259,7 @@ def test_the_explanation_of_an_order_without_upline_or_while_off(shop: Tenant) -
 
 def test_a_share_link_takes_priority_over_the_bound_upline(shop: Tenant) -> None:
     # given: the buyer is bound to `bound`; the order comes through `linker`'s share link
-    from distribution.services.commissions import order_commission_explanation
+    from distribution.selectors import order_commission_explanation
 
     distribution_settings_update(
         changes={"enabled": True, "depth": 2, "level_rates": [1000, 500]}, actor="a"

@@ -21,9 +21,11 @@ from distribution.models import (
     LedgerTransaction,
     RiskFlag,
 )
-from distribution.selectors import order_commission_explanation_for_console
+from distribution.selectors import (
+    order_commission_explanation,
+    order_commission_explanation_for_console,
+)
 from distribution.services.bindings import distributor_make, referral_bind
-from distribution.services.commissions import order_commission_explanation
 from distribution.services.invites import invite_reward_book
 from distribution.services.ledger import ledger_account_for, ledger_balance
 from distribution.services.qualification import distributor_disable

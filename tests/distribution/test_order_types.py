@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from distribution.models import Commission, CommissionDecision, DistributionSettings
-from distribution.services.commissions import commissions_book, order_commission_explanation
+from distribution.selectors import order_commission_explanation
+from distribution.services.commissions import commissions_book
 from distribution.services.regions import regional_agent_create
 from distribution.services.settings import distribution_settings_get, distribution_settings_update
 from infra.errors import ValidationFailed

@@ -5,12 +5,11 @@ notifications that are duplicated or forged."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
 
 from distribution.errors import WithdrawalPayeeMissingError, WithdrawalWeChatIdentityMissingError
@@ -37,31 +36,15 @@ from tests.distribution.withdrawals_support import (
     withdrawals_on,
 )
 from tests.fakes.wechatpay import FakeWeChatPay, Notification
-from tests.payments.conftest import OPENID, SUB_APPID, wechatpay_account_make
 from tests.support.commerce import member_token
 from tests.support.threads import committed, run_in_threads
-
-
-@pytest.fixture
-def wechat(shop: Tenant) -> Iterator[FakeWeChatPay]:
-    """The fake WeChat Pay as the platform's, with the test shop as its sub-merchant."""
-    with (
-        FakeWeChatPay() as fake,
-        override_settings(
-            WECHATPAY_API_BASE_URL=fake.base_url,
-            WECHATPAY_SP_MCHID=fake.sp_mchid,
-            WECHATPAY_SP_APPID=fake.sp_appid,
-            WECHATPAY_PRIVATE_KEY=fake.merchant_private_key_pem,
-            WECHATPAY_CERT_SERIAL_NO=fake.merchant_serial_no,
-            WECHATPAY_APIV3_KEY=fake.apiv3_key,
-            WECHATPAY_PUBLIC_KEY=fake.platform_public_key_pem,
-            WECHATPAY_PUBLIC_KEY_ID=fake.public_key_id,
-            WECHATPAY_TIMEOUT_S=5.0,
-        ),
-    ):
-        wechatpay_account_make(shop, fake)
-        yield fake
-    assert fake.errors == []
+from tests.support.wechatpay import (
+    OPENID,
+    SUB_APPID,
+    notification_post,
+    wechatpay_account_make,
+    wechatpay_platform,
+)
 
 
 def _payee(available_minor: int) -> Member:
@@ -77,10 +60,8 @@ def _payee(available_minor: int) -> Member:
 
 
 def _deliver(note: Notification) -> Any:
-    headers = {name: value for name, value in note.headers.items() if name != "Content-Type"}
-    return Client(HTTP_HOST="alpha.localhost").post(
-        NOTIFY_PATH, data=note.body, content_type="application/json", headers=headers
-    )
+    """POST a notification to the shop's withdrawal notify endpoint as WeChat Pay does."""
+    return notification_post(Client(HTTP_HOST="alpha.localhost"), note, NOTIFY_PATH)
 
 
 def _sent(member: Member, amount_minor: int = 5000, **payee: str) -> Withdrawal:
@@ -92,7 +73,7 @@ def _sent(member: Member, amount_minor: int = 5000, **payee: str) -> Withdrawal:
 
 
 def test_the_payee_confirms_and_the_notification_pays_it(
-    wechat: FakeWeChatPay, shop_client: Client
+    wechatpay: FakeWeChatPay, shop_client: Client
 ) -> None:
     # given: a 1 % fee, no review
     withdrawals_on(withdrawal_review=False, withdrawal_fee_bp=100)
@@ -103,7 +84,7 @@ def test_the_payee_confirms_and_the_notification_pays_it(
     detail = shop_client.get(
         f"/api/v1/distribution/withdrawals/{withdrawal.pk}", **member_token(member)
     )
-    bill = wechat.transfer(withdrawal.out_bill_no)
+    bill = wechatpay.transfer(withdrawal.out_bill_no)
     # then: WeChat waits for the payee, for the net amount, to the member's openid
     assert withdrawal.state == "awaiting_confirmation"
     assert (bill.state, bill.transfer_amount, bill.openid, bill.appid) == (
@@ -114,14 +95,14 @@ def test_the_payee_confirms_and_the_notification_pays_it(
     )
     assert str(bill.notify_url).endswith(NOTIFY_PATH)
     assert detail.json()["confirmation"] == {
-        "mchId": wechat.sp_mchid,
+        "mchId": wechatpay.sp_mchid,
         "appId": SUB_APPID,
         "package": withdrawal.package_info,
     }
     # when: the payee confirms; WeChat notifies (twice, from two servers)
-    note = wechat.transfer_confirm(withdrawal.out_bill_no)
+    note = wechatpay.transfer_confirm(withdrawal.out_bill_no)
     assert note is not None
-    answers = [_deliver(note), _deliver(wechat.resign(note))]
+    answers = [_deliver(note), _deliver(wechatpay.resign(note))]
     # then
     withdrawal.refresh_from_db()
     assert [answer.status_code for answer in answers] == [204, 204]
@@ -144,7 +125,7 @@ def test_the_payee_confirms_and_the_notification_pays_it(
 
 
 def test_a_failed_transfer_gives_the_money_back_and_can_be_retried(
-    wechat: FakeWeChatPay,
+    wechatpay: FakeWeChatPay,
 ) -> None:
     # given
     withdrawals_on(withdrawal_review=False)
@@ -152,7 +133,7 @@ def test_a_failed_transfer_gives_the_money_back_and_can_be_retried(
     withdrawal = _sent(member)
     first_bill = withdrawal.out_bill_no
     # when: WeChat fails it
-    answer = _deliver(wechat.transfer_fail(first_bill, reason="PAYEE_ACCOUNT_ABNORMAL"))
+    answer = _deliver(wechatpay.transfer_fail(first_bill, reason="PAYEE_ACCOUNT_ABNORMAL"))
     withdrawal.refresh_from_db()
     failed_balances = balances(member)
     # and the merchant retries it
@@ -165,17 +146,17 @@ def test_a_failed_transfer_gives_the_money_back_and_can_be_retried(
     assert failed_balances[Kind.WITHDRAWAL_IN_PROGRESS] == 0
     assert (retried.state, retried.attempt) == ("awaiting_confirmation", 2)
     assert retried.out_bill_no != first_bill
-    assert wechat.transfer(retried.out_bill_no).state == "WAIT_USER_CONFIRM"
+    assert wechatpay.transfer(retried.out_bill_no).state == "WAIT_USER_CONFIRM"
     assert balances(member)[Kind.WITHDRAWAL_IN_PROGRESS] == 5000
     # a late notice about the first bill changes nothing now
-    _deliver(wechat.transfer_notification_for(first_bill))
+    _deliver(wechatpay.transfer_notification_for(first_bill))
     retried.refresh_from_db()
     assert retried.state == "awaiting_confirmation"
     assert ledger_balanced()
 
 
 def test_unconfirmed_for_24_hours_it_is_cancelled_at_wechat_and_the_money_returns(
-    wechat: FakeWeChatPay,
+    wechatpay: FakeWeChatPay,
 ) -> None:
     # given
     withdrawals_on(withdrawal_review=False)
@@ -185,17 +166,17 @@ def test_unconfirmed_for_24_hours_it_is_cancelled_at_wechat_and_the_money_return
     # when: the sweep runs just before and just after the 24 hours
     withdrawals_sweep(now=withdrawal.awaiting_since + CONFIRMATION_WINDOW - timedelta(minutes=1))
     withdrawal.refresh_from_db()
-    still = (withdrawal.state, wechat.transfer(withdrawal.out_bill_no).state)
+    still = (withdrawal.state, wechatpay.transfer(withdrawal.out_bill_no).state)
     withdrawals_sweep(now=withdrawal.awaiting_since + CONFIRMATION_WINDOW + timedelta(minutes=1))
     withdrawal.refresh_from_db()
     # then
     assert still == ("awaiting_confirmation", "WAIT_USER_CONFIRM")
     assert withdrawal.state == "expired"
-    assert wechat.transfer(withdrawal.out_bill_no).state == "CANCELLED"
+    assert wechatpay.transfer(withdrawal.out_bill_no).state == "CANCELLED"
     assert balances(member)[Kind.COMMISSION_AVAILABLE] == 10_000
     assert balances(member)[Kind.WITHDRAWAL_IN_PROGRESS] == 0
     # WeChat's own notice of the cancellation then books nothing more
-    assert _deliver(wechat.transfer_notification_for(withdrawal.out_bill_no)).status_code == 204
+    assert _deliver(wechatpay.transfer_notification_for(withdrawal.out_bill_no)).status_code == 204
     assert (
         LedgerTransaction.objects.filter(
             source_id=str(withdrawal.pk), purpose__startswith="return"
@@ -206,20 +187,20 @@ def test_unconfirmed_for_24_hours_it_is_cancelled_at_wechat_and_the_money_return
 
 
 def test_a_cancel_still_in_progress_keeps_the_money_until_wechat_closes_the_bill(
-    wechat: FakeWeChatPay,
+    wechatpay: FakeWeChatPay,
 ) -> None:
     # given: WeChat answers CANCELING and takes its time
     withdrawals_on(withdrawal_review=False)
     member = _payee(10_000)
     withdrawal = _sent(member)
     assert withdrawal.awaiting_since is not None
-    wechat.transfer_cancel_completes = False
+    wechatpay.transfer_cancel_completes = False
     later = withdrawal.awaiting_since + CONFIRMATION_WINDOW + timedelta(minutes=1)
     # when
     withdrawals_sweep(now=later)
     withdrawal.refresh_from_db()
     canceling = (withdrawal.state, withdrawal.provider_state)
-    answer = _deliver(wechat.transfer_finish(withdrawal.out_bill_no, "CANCELLED"))
+    answer = _deliver(wechatpay.transfer_finish(withdrawal.out_bill_no, "CANCELLED"))
     withdrawal.refresh_from_db()
     # then
     assert canceling == ("awaiting_confirmation", "CANCELING")
@@ -229,36 +210,36 @@ def test_a_cancel_still_in_progress_keeps_the_money_until_wechat_closes_the_bill
 
 
 def test_a_lost_answer_is_recovered_by_the_sweep_with_the_same_bill(
-    wechat: FakeWeChatPay,
+    wechatpay: FakeWeChatPay,
 ) -> None:
     # given: WeChat is down when the transfer is sent
     withdrawals_on(withdrawal_review=False)
     member = _payee(10_000)
-    wechat.fail_next(1, status=503)
+    wechatpay.fail_next(1, status=503)
     withdrawal = _sent(member)
     # when: the sweep comes by later; then the payee confirms but the notice is lost
     assert withdrawal.transfer_started_at is not None
     withdrawals_sweep(now=withdrawal.transfer_started_at + timedelta(minutes=5))
     withdrawal.refresh_from_db()
     waiting = withdrawal.state
-    wechat.transfer_confirm(withdrawal.out_bill_no)
+    wechatpay.transfer_confirm(withdrawal.out_bill_no)
     withdrawals_sweep(now=withdrawal.transfer_started_at + timedelta(minutes=15))
     withdrawal.refresh_from_db()
     # then
     assert waiting == "awaiting_confirmation"
     assert withdrawal.state == "paid"
     creates = [
-        call for call in wechat.calls if call[1] == "/v3/fund-app/mch-transfer/transfer-bills"
+        call for call in wechatpay.calls if call[1] == "/v3/fund-app/mch-transfer/transfer-bills"
     ]
     assert {call[2]["out_bill_no"] for call in creates} == {withdrawal.out_bill_no}
     assert balances(member)[Kind.WITHDRAWN] == 5000
 
 
-def test_a_refused_transfer_fails_and_gives_the_money_back(wechat: FakeWeChatPay) -> None:
+def test_a_refused_transfer_fails_and_gives_the_money_back(wechatpay: FakeWeChatPay) -> None:
     # given: WeChat refuses the request for good
     withdrawals_on(withdrawal_review=False)
     member = _payee(10_000)
-    wechat.fail_next(1, status=400, code="NO_AUTH")
+    wechatpay.fail_next(1, status=400, code="NO_AUTH")
     # when
     withdrawal = _sent(member)
     # then
@@ -268,23 +249,24 @@ def test_a_refused_transfer_fails_and_gives_the_money_back(wechat: FakeWeChatPay
 
 
 def test_a_large_amount_needs_the_real_name_which_goes_to_wechat_encrypted(
-    wechat: FakeWeChatPay,
+    wechatpay: FakeWeChatPay,
 ) -> None:
     # given: 2,000.00 and more needs the payee's real name
     withdrawals_on(withdrawal_review=False)
     member = _payee(300_000)
     # when
-    with pytest.raises(WithdrawalPayeeMissingError, match="real name"):
+    with pytest.raises(WithdrawalPayeeMissingError) as refused:
         withdrawal_request(member=member, amount_minor=200_000, channel="wechat_balance")
+    assert "real_name" in (refused.value.fields or {})
     withdrawal = _sent(member, 200_000, real_name="张三")
     # then
     assert withdrawal.state == "awaiting_confirmation"
     assert withdrawal.payee_hint == "*三"
-    assert wechat.transfer(withdrawal.out_bill_no).user_name == "张三"
-    assert "张三" not in str(wechat.calls[-1][2])
+    assert wechatpay.transfer(withdrawal.out_bill_no).user_name == "张三"
+    assert "张三" not in str(wechatpay.calls[-1][2])
 
 
-def test_without_a_wechat_identity_the_request_is_refused(wechat: FakeWeChatPay) -> None:
+def test_without_a_wechat_identity_the_request_is_refused(wechatpay: FakeWeChatPay) -> None:
     # given: a distributor who never signed in with WeChat
     withdrawals_on()
     member = distributor_with(10_000)
@@ -306,16 +288,16 @@ def test_without_a_wechat_identity_the_request_is_refused(wechat: FakeWeChatPay)
     ids=["forged", "tampered", "stale", "undecryptable", "another-merchant"],
 )
 def test_forged_or_stale_notifications_are_refused_and_change_nothing(
-    wechat: FakeWeChatPay, knobs: dict[str, Any]
+    wechatpay: FakeWeChatPay, knobs: dict[str, Any]
 ) -> None:
     # given: a withdrawal waiting for the payee, who then confirms
     withdrawals_on(withdrawal_review=False)
     member = _payee(10_000)
     withdrawal = _sent(member)
-    wechat.transfer_confirm(withdrawal.out_bill_no, complete=False)
-    wechat.transfer_finish(withdrawal.out_bill_no, "SUCCESS")
+    wechatpay.transfer_confirm(withdrawal.out_bill_no, complete=False)
+    wechatpay.transfer_finish(withdrawal.out_bill_no, "SUCCESS")
     # when
-    answer = _deliver(wechat.transfer_notification_for(withdrawal.out_bill_no, **knobs))
+    answer = _deliver(wechatpay.transfer_notification_for(withdrawal.out_bill_no, **knobs))
     # then
     withdrawal.refresh_from_db()
     assert answer.status_code == 400
@@ -334,20 +316,7 @@ def test_concurrent_notifications_and_sweeps_pay_once(shops: dict[str, Tenant]) 
     # given: a committed WeChat withdrawal the payee confirmed; WeChat's notice arrives six
     # times at once (several servers, retries) while two sweeps ask WeChat about it
     alpha = shops["alpha"]
-    with (
-        FakeWeChatPay() as fake,
-        override_settings(
-            WECHATPAY_API_BASE_URL=fake.base_url,
-            WECHATPAY_SP_MCHID=fake.sp_mchid,
-            WECHATPAY_SP_APPID=fake.sp_appid,
-            WECHATPAY_PRIVATE_KEY=fake.merchant_private_key_pem,
-            WECHATPAY_CERT_SERIAL_NO=fake.merchant_serial_no,
-            WECHATPAY_APIV3_KEY=fake.apiv3_key,
-            WECHATPAY_PUBLIC_KEY=fake.platform_public_key_pem,
-            WECHATPAY_PUBLIC_KEY_ID=fake.public_key_id,
-            WECHATPAY_TIMEOUT_S=5.0,
-        ),
-    ):
+    with wechatpay_platform() as fake:
         committed(lambda: wechatpay_account_make(alpha, fake))
 
         def given() -> tuple[int, int]:
@@ -404,4 +373,3 @@ def test_concurrent_notifications_and_sweeps_pay_once(shops: dict[str, Tenant]) 
                 Withdrawal.objects.filter(pk=withdrawal_id).delete()
                 MemberIdentity.objects.filter(member_id=member_id).delete()
                 withdrawals_on(withdrawal_channels=[], enabled=False)
-    assert fake.errors == []

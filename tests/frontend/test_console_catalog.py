@@ -21,9 +21,9 @@ from shop.catalog.services.categories import category_create
 from shop.catalog.services.images import product_image_add
 from shop.catalog.services.products import OptionSpec, product_create, sku_update
 from shop.catalog.services.stock import sku_stock_set
-from tenants.models import Account, Membership, Role, Tenant
+from tenants.models import Role, Tenant
 from tests.catalog.conftest import image_bytes
-from tests.frontend.conftest import PASSWORD
+from tests.support.console import console_client
 
 BASE = "/console/alpha/products"
 NEW_PRODUCT = {
@@ -44,22 +44,14 @@ NEW_PRODUCT = {
 CSV_HEADER = "title,category,options,sku_code,price,stock,on_shelf\n"
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def staff_client(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "staff@example.com")
+    return console_client(shop, Role.STAFF, "staff@example.com")
 
 
 @pytest.fixture
 def clerk_client(shop: Tenant) -> Client:
-    return _client_for(shop, Role.CLERK, "clerk@example.com")
+    return console_client(shop, Role.CLERK, "clerk@example.com")
 
 
 @pytest.fixture

@@ -10,38 +10,33 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from distribution.selectors import order_commission_explanation_for_console
+from distribution.selectors import (
+    order_commission_explanation,
+    order_commission_explanation_for_console,
+)
 from distribution.services.bindings import distributor_make, referral_bind
-from distribution.services.commissions import commissions_book, order_commission_explanation
+from distribution.services.commissions import commissions_book
 from distribution.services.settings import distribution_settings_get, distribution_settings_update
 from shop.customers.models import Member
 from shop.orders.models import Order
 from shop.payments.services.payments import payment_sandbox_confirm, payment_start
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Role, Tenant
 from tests.frontend.test_console_orders import ORDER_PAGE_BUDGET, _queries
 from tests.support.commerce import member_make, order_make
+from tests.support.console import console_client
 
 URL = "/console/alpha/distribution/"
 SAVE = "/console/alpha/distribution/settings/"
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def owner_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.OWNER, "dist-owner@example.com")
+    return console_client(shop, Role.OWNER, "dist-owner@example.com")
 
 
 @pytest.fixture
 def staff_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "dist-staff@example.com")
+    return console_client(shop, Role.STAFF, "dist-staff@example.com")
 
 
 def _form(**overrides: Any) -> dict[str, Any]:

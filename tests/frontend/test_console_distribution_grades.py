@@ -16,32 +16,24 @@ from distribution.services.bindings import distributor_make
 from distribution.services.grades import grade_create, grade_set_manual
 from distribution.services.rates import product_rate_set
 from distribution.services.settings import distribution_settings_get
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Role, Tenant
 from tests.frontend.test_console_orders import _queries
 from tests.support.commerce import member_make, product_make, sku_of
+from tests.support.console import console_client
 
 URL = "/console/alpha/distribution/grades/"
 NEW = "/console/alpha/distribution/grades/new/"
 OVERRIDE = "/console/alpha/distribution/grades/override/"
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def owner_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.OWNER, "grades-owner@example.com")
+    return console_client(shop, Role.OWNER, "grades-owner@example.com")
 
 
 @pytest.fixture
 def staff_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "grades-staff@example.com")
+    return console_client(shop, Role.STAFF, "grades-staff@example.com")
 
 
 def _form(**overrides: Any) -> dict[str, Any]:

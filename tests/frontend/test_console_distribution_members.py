@@ -17,15 +17,16 @@ from distribution.models import Distributor, DistributorApplication, Distributor
 from distribution.services.bindings import distributor_make, referral_bind
 from distribution.services.commissions import commissions_book
 from distribution.services.qualification import distributor_apply
+from distribution.services.regions import region_commissions_book, regional_agent_create
 from distribution.services.settings import distribution_settings_update
 from infra.db import schema_connection
 from shop.customers.models import Member
 from shop.customers.phones import phone_encrypt, phone_index
 from shop.orders.models import Order
 from shop.payments.services.payments import payment_sandbox_confirm, payment_start
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Account, Role, Tenant
 from tests.support.commerce import member_make, order_make, product_make, sku_of
+from tests.support.console import console_client
 
 BASE = "/console/alpha/distribution"
 # Session, account, membership, the account's shops, status counts, default grade, count, page.
@@ -39,22 +40,14 @@ COMMISSIONS_BUDGET = 9
 DETAIL_BUDGET = 16
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def owner_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.OWNER, "members-owner@example.com")
+    return console_client(shop, Role.OWNER, "members-owner@example.com")
 
 
 @pytest.fixture
 def staff_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "members-staff@example.com")
+    return console_client(shop, Role.STAFF, "members-staff@example.com")
 
 
 def _on(**changes: Any) -> None:
@@ -334,6 +327,40 @@ def test_the_commissions_list_explains_who_earned_and_who_did_not(
         re.S,
     )
     assert f'data-order="{order.pk}"' not in frozen_only
+
+
+def test_the_explanation_is_there_as_json_for_the_merchant_s_tools(
+    owner_in_shop: Client,
+) -> None:
+    # given: depth 1 at 10 %; a regional agent of 广东省 at 3 %; top ← upline ← buyer, who
+    # ships to 广东省 and pays 99.99
+    _on(depth=1, level_rates=[1000])
+    top = member_make(nickname="老王")
+    upline = member_make(nickname="小李")
+    buyer = member_make(nickname="买家")
+    agent = member_make(nickname="区代")
+    regional_agent_create(member_id=agent.pk, province="广东省", rate_bp=300)
+    _bind(upline, top)
+    _bind(buyer, upline)
+    order = _paid(buyer, price_minor=9999)
+    commissions_book(order_id=order.pk, event_id="e1")
+    region_commissions_book(order_id=order.pk, event_id="e1")
+    # when
+    response = owner_in_shop.get(f"{BASE}/orders/{order.pk}/explanation.json")
+    missing = owner_in_shop.get(f"{BASE}/orders/{order.pk + 10**6}/explanation.json")
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["order_number"], body["currency"]) == (order.number, "CNY")
+    assert [
+        (d["role"], d["member_name"], d["reason"], d["net_minor"], d["rate"])
+        for d in body["decisions"]
+    ] == [
+        ("Regional agent", "区代", "regional_agent", 299, 300),
+        ("Level 1", "小李", "earns", 999, 1000),
+        ("Level 2", "老王", "depth_limit", None, None),
+    ]
+    assert missing.status_code == 404
 
 
 @pytest.mark.parametrize("page_size", ["20", "50"])

@@ -13,20 +13,17 @@ from django.test.utils import CaptureQueriesContext
 
 from distribution.models import Commission, LedgerAccountKind, RegionalAgent, RiskFlag
 from distribution.services.bindings import distributor_make, referral_bind
-from distribution.services.ledger import ledger_account_for, ledger_balance
 from distribution.services.regions import regional_agent_create
 from distribution.services.settings import distribution_settings_update
 from distribution.services.team import team_bonus_run
 from shop.customers.models import Member
 from shop.customers.services.tokens import member_token_issue
-from shop.events.models import OutboxEvent
-from shop.events.services import event_deliver
 from shop.orders.models import Order
 from shop.orders.services.orders import order_complete, order_receive, order_ship
-from shop.payments.services.payments import payment_sandbox_confirm, payment_start
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
-from tests.support.commerce import member_make, order_make, product_make, sku_of
+from tenants.models import Role, Tenant
+from tests.distribution.settlement_support import balance, paid
+from tests.support.commerce import member_make
+from tests.support.console import console_client
 
 RISK = "/console/alpha/distribution/risk/"
 REGIONS = "/console/alpha/distribution/regions/"
@@ -35,37 +32,14 @@ Kind = LedgerAccountKind
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def owner_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.OWNER, "risk-owner@example.com")
+    return console_client(shop, Role.OWNER, "risk-owner@example.com")
 
 
 @pytest.fixture
 def staff_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "risk-staff@example.com")
-
-
-def _paid(member: Member, *, price_minor: int = 10000, device: str = "") -> Order:
-    order = order_make(
-        member=member, items=[(sku_of(product_make(price_minor=price_minor, stock=50)), 1)]
-    )
-    Order.objects.filter(pk=order.pk).update(device_id=device)
-    started = payment_start(order=order, method="sandbox", notify_url="http://x/")
-    payment_sandbox_confirm(order=order, out_trade_no=started.payment.out_trade_no)
-    order.refresh_from_db()
-    for event in OutboxEvent.objects.filter(
-        topic="order.paid", payload__order_id=order.pk, settled_at__isnull=True
-    ):
-        event_deliver(event_id=event.pk)
-    return order
+    return console_client(shop, Role.STAFF, "risk-staff@example.com")
 
 
 def _held_order(device: str = "shared") -> tuple[Member, Order]:
@@ -74,11 +48,7 @@ def _held_order(device: str = "shared") -> tuple[Member, Order]:
     upline, buyer = member_make(nickname="Upline"), member_make(nickname="Buyer")
     referral_bind(member=buyer, code=distributor_make(member=upline).code, trigger="first_visit")
     member_token_issue(member=upline, device_id=device)
-    return upline, _paid(buyer, device=device)
-
-
-def _balance(member: Member, kind: str) -> int:
-    return ledger_balance(account=ledger_account_for(member_id=member.pk, kind=kind))
+    return upline, paid(buyer, price_minor=10_000, device=device)
 
 
 def test_the_queue_shows_held_commissions_with_their_evidence(
@@ -112,7 +82,7 @@ def test_the_owner_releases_a_hold_with_a_note(shop: Tenant, owner_in_shop: Clie
     assert (flag.status, flag.note) == ("released", "same household")
     assert flag.reviewed_by.startswith("account:")
     assert Commission.objects.get(order=order).state == "pending"
-    assert (_balance(upline, Kind.COMMISSION_HELD), _balance(upline, Kind.COMMISSION_PENDING)) == (
+    assert (balance(upline, Kind.COMMISSION_HELD), balance(upline, Kind.COMMISSION_PENDING)) == (
         0,
         1000,
     )
@@ -129,7 +99,7 @@ def test_the_owner_rejects_a_hold(shop: Tenant, owner_in_shop: Client) -> None:
     owner_in_shop.post(f"{RISK}{flag.pk}/reject/", {"note": ""})
     # then
     assert Commission.objects.get(order=order).state == "reversed"
-    assert _balance(upline, Kind.COMMISSION_HELD) == 0
+    assert balance(upline, Kind.COMMISSION_HELD) == 0
     # and reviewing it again only says so
     response = owner_in_shop.post(f"{RISK}{flag.pk}/release/", follow=True)
     assert "This risk hold has been reviewed already." in response.content.decode()
@@ -149,7 +119,7 @@ def test_staff_look_but_cannot_review(shop: Tenant, staff_in_shop: Client) -> No
     assert response.status_code == 403
     flag.refresh_from_db()
     assert flag.status == "open"
-    assert _balance(upline, Kind.COMMISSION_HELD) == 1000
+    assert balance(upline, Kind.COMMISSION_HELD) == 1000
 
 
 def test_reviewing_an_unknown_hold_is_not_found(shop: Tenant, owner_in_shop: Client) -> None:
@@ -268,7 +238,7 @@ def test_the_team_bonus_page_shows_a_months_results(shop: Tenant, owner_in_shop:
         trigger="first_visit",
         now=datetime(2026, 9, 1, tzinfo=SHANGHAI),
     )
-    order = _paid(buyer)
+    order = paid(buyer, price_minor=10_000)
     order_ship(order=order, carrier="SF", tracking_number="1", actor="account:1")
     order_receive(order=order, actor=f"member:{buyer.pk}")
     order.refresh_from_db()

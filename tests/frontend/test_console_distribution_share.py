@@ -17,7 +17,7 @@ from PIL import Image
 from distribution.services.share import poster_template_get
 from infra.db import schema_connection
 from tenants.models import Role, Tenant
-from tests.frontend.test_console_distribution import _client_for
+from tests.support.console import console_client
 
 URL = "/console/alpha/distribution/posters/"
 SAVE = "/console/alpha/distribution/posters/save/"
@@ -32,12 +32,12 @@ def _media(settings: Any, tmp_path: Path) -> None:
 
 @pytest.fixture
 def owner_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.OWNER, "poster-owner@example.com")
+    return console_client(shop, Role.OWNER, "poster-owner@example.com")
 
 
 @pytest.fixture
 def staff_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "poster-staff@example.com")
+    return console_client(shop, Role.STAFF, "poster-staff@example.com")
 
 
 def _form(**overrides: str) -> dict[str, str]:
@@ -165,7 +165,7 @@ def test_staff_may_look_but_not_change(staff_in_shop: Client) -> None:
 
 def test_a_member_of_another_shop_cannot_open_the_editor(shop: Tenant, other_shop: Tenant) -> None:
     # given
-    stranger = _client_for(other_shop, Role.OWNER, "poster-stranger@example.com")
+    stranger = console_client(other_shop, Role.OWNER, "poster-stranger@example.com")
     # when
     responses = [stranger.get(URL), stranger.get(PREVIEW), stranger.post(SAVE, _form())]
     # then

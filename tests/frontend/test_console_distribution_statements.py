@@ -18,10 +18,10 @@ from distribution.services.ledger import ledger_account_for, ledger_post
 from distribution.services.statements import statements_generate
 from shop.core.selectors import shop_context
 from shop.customers.models import Member
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Role, Tenant
 from tests.frontend.test_console_orders import _queries
 from tests.support.commerce import member_make
+from tests.support.console import console_client
 
 URL = "/console/alpha/distribution/statements/"
 GENERATE = "/console/alpha/distribution/statements/generate/"
@@ -32,22 +32,14 @@ Kind = LedgerAccountKind
 PAGE_BUDGET = 8
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def owner_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.OWNER, "statements-owner@example.com")
+    return console_client(shop, Role.OWNER, "statements-owner@example.com")
 
 
 @pytest.fixture
 def staff_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "statements-staff@example.com")
+    return console_client(shop, Role.STAFF, "statements-staff@example.com")
 
 
 def _earned(amount_minor: int, nickname: str) -> Member:

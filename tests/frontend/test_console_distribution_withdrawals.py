@@ -4,10 +4,8 @@ everyone else looks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 
 from distribution.models import Withdrawal
 from distribution.services.withdrawals import (
@@ -16,12 +14,12 @@ from distribution.services.withdrawals import (
     withdrawal_transfer,
 )
 from shop.customers.models import MemberIdentity
-from tenants.models import Account, Membership, Role, Tenant
+from tenants.models import Role, Tenant
 from tests.distribution.withdrawals_support import Kind, balances, distributor_with, withdrawals_on
 from tests.fakes.wechatpay import FakeWeChatPay
-from tests.frontend.conftest import PASSWORD
 from tests.frontend.test_console_orders import _queries
-from tests.payments.conftest import OPENID, SUB_APPID, wechatpay_account_make
+from tests.support.console import console_client
+from tests.support.wechatpay import OPENID, SUB_APPID
 
 URL = "/console/alpha/distribution/withdrawals/"
 BANK = Payee(account_name="李四", bank_name="工商银行", account_number="6222020200112233445")
@@ -30,22 +28,14 @@ BANK = Payee(account_name="李四", bank_name="工商银行", account_number="62
 LIST_BUDGET = 7
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def owner_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.OWNER, "withdrawals-owner@example.com")
+    return console_client(shop, Role.OWNER, "withdrawals-owner@example.com")
 
 
 @pytest.fixture
 def staff_in_shop(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "withdrawals-staff@example.com")
+    return console_client(shop, Role.STAFF, "withdrawals-staff@example.com")
 
 
 def _requested(amount_minor: int = 3000, channel: str = "bank_card") -> Withdrawal:
@@ -179,28 +169,8 @@ def test_an_approved_store_balance_withdrawal_is_transferred_from_the_page(
     assert withdrawal.member.store_balance_minor == 2000
 
 
-@pytest.fixture
-def wechat(shop: Tenant) -> Iterator[FakeWeChatPay]:
-    with (
-        FakeWeChatPay() as fake,
-        override_settings(
-            WECHATPAY_API_BASE_URL=fake.base_url,
-            WECHATPAY_SP_MCHID=fake.sp_mchid,
-            WECHATPAY_SP_APPID=fake.sp_appid,
-            WECHATPAY_PRIVATE_KEY=fake.merchant_private_key_pem,
-            WECHATPAY_CERT_SERIAL_NO=fake.merchant_serial_no,
-            WECHATPAY_APIV3_KEY=fake.apiv3_key,
-            WECHATPAY_PUBLIC_KEY=fake.platform_public_key_pem,
-            WECHATPAY_PUBLIC_KEY_ID=fake.public_key_id,
-            WECHATPAY_TIMEOUT_S=5.0,
-        ),
-    ):
-        wechatpay_account_make(shop, fake)
-        yield fake
-
-
 def test_a_failed_wechat_transfer_is_retried_from_the_page(
-    owner_in_shop: Client, wechat: FakeWeChatPay
+    owner_in_shop: Client, wechatpay: FakeWeChatPay
 ) -> None:
     # given: a WeChat withdrawal that failed at WeChat (the money went back)
     withdrawals_on(withdrawal_review=False)
@@ -209,7 +179,7 @@ def test_a_failed_wechat_transfer_is_retried_from_the_page(
         member=member, provider="wechat_miniprogram", appid=SUB_APPID, openid=OPENID
     )
     withdrawal = withdrawal_request(member=member, amount_minor=4000, channel="wechat_balance")
-    wechat.fail_next(1, status=400, code="PARAM_ERROR")
+    wechatpay.fail_next(1, status=400, code="PARAM_ERROR")
     withdrawal = withdrawal_transfer(withdrawal_id=withdrawal.pk)
     failed_page = owner_in_shop.get(URL, {"state": "failed"}).content.decode()
     # when
@@ -219,7 +189,7 @@ def test_a_failed_wechat_transfer_is_retried_from_the_page(
     assert f"/withdrawals/{withdrawal.pk}/retry/" in failed_page
     assert answer.status_code == 302
     assert (withdrawal.state, withdrawal.attempt) == ("awaiting_confirmation", 2)
-    assert wechat.transfer(withdrawal.out_bill_no).transfer_amount == 4000
+    assert wechatpay.transfer(withdrawal.out_bill_no).transfer_amount == 4000
     assert balances(member)[Kind.WITHDRAWAL_IN_PROGRESS] == 4000
 
 

@@ -6,29 +6,21 @@ import pytest
 from django.test import Client
 
 from infra.crypto import decrypt_text
-from tenants.models import Account, AuditLog, Membership, MiniProgram, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Account, AuditLog, MiniProgram, Role, Tenant
+from tests.support.console import console_client
 from tests.support.wechat import BETA_APPID, HOSTED_APPID, OWN_APPID, OWN_SECRET, own_miniprogram
 
 URL = "/console/alpha/settings/miniprogram/"
 
 
-def _client_with_role(tenant: Tenant, role: Role, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def clerk_client(shops: dict[str, Tenant], public: None) -> Client:
-    return _client_with_role(shops["alpha"], Role.CLERK, "clerk@example.com")
+    return console_client(shops["alpha"], Role.CLERK, "clerk@example.com")
 
 
 @pytest.fixture
 def admin_client(shops: dict[str, Tenant], public: None) -> Client:
-    return _client_with_role(shops["alpha"], Role.ADMIN, "admin@example.com")
+    return console_client(shops["alpha"], Role.ADMIN, "admin@example.com")
 
 
 def test_owner_saves_an_own_miniprogram_and_sees_the_secret_masked(
@@ -109,7 +101,7 @@ def test_an_account_of_another_shop_cannot_change_this_shops_miniprogram(
     shops: dict[str, Tenant], public: None
 ) -> None:
     # given
-    outsider = _client_with_role(shops["beta"], Role.OWNER, "beta-owner@example.com")
+    outsider = console_client(shops["beta"], Role.OWNER, "beta-owner@example.com")
     # when
     response = outsider.post(URL, {"appid": OWN_APPID, "mode": "own", "app_secret": OWN_SECRET})
     # then

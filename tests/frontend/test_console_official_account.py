@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from infra.crypto import decrypt_text
-from tenants.models import Account, AuditLog, Membership, OfficialAccount, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Account, AuditLog, OfficialAccount, Role, Tenant
+from tests.support.console import console_client
 from tests.support.wechat import (
     BETA_OA_APPID,
     BETA_OA_SECRET,
@@ -21,26 +21,18 @@ from tests.support.wechat import (
 URL = "/console/alpha/settings/official-account/"
 
 
-def _client_with_role(tenant: Tenant, role: Role, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 def _form(**fields: str) -> dict[str, str]:
     return {f"official_account-{name}": value for name, value in fields.items()}
 
 
 @pytest.fixture
 def clerk_client(shops: dict[str, Tenant], public: None) -> Client:
-    return _client_with_role(shops["alpha"], Role.CLERK, "clerk@example.com")
+    return console_client(shops["alpha"], Role.CLERK, "clerk@example.com")
 
 
 @pytest.fixture
 def admin_client(shops: dict[str, Tenant], public: None) -> Client:
-    return _client_with_role(shops["alpha"], Role.ADMIN, "admin@example.com")
+    return console_client(shops["alpha"], Role.ADMIN, "admin@example.com")
 
 
 def test_owner_saves_an_own_official_account_and_sees_the_secret_masked(
@@ -136,7 +128,7 @@ def test_an_account_of_another_shop_cannot_change_this_shops_official_account(
     shops: dict[str, Tenant], public: None
 ) -> None:
     # given
-    outsider = _client_with_role(shops["beta"], Role.OWNER, "beta-owner@example.com")
+    outsider = console_client(shops["beta"], Role.OWNER, "beta-owner@example.com")
     # when
     response = outsider.post(URL, _form(appid=OA_APPID, mode="own", app_secret=OA_SECRET))
     # then

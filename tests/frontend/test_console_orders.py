@@ -24,9 +24,9 @@ from shop.orders.services.orders import order_ship
 from shop.payments.models import Payment, Refund
 from shop.payments.services.payments import payment_sandbox_confirm, payment_start
 from shop.payments.services.refunds import refund_submit
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Account, Role, Tenant
 from tests.support.commerce import member_make, order_make, product_make, sku_of
+from tests.support.console import console_client, console_login
 
 BASE = "/console/alpha/orders"
 
@@ -35,17 +35,9 @@ def _key() -> str:
     return uuid.uuid4().hex
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> tuple[Client, Account]:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client, account
-
-
 @pytest.fixture
 def staff(shop: Tenant) -> tuple[Client, Account]:
-    return _client_for(shop, Role.STAFF, "staff@example.com")
+    return console_login(shop, Role.STAFF, "staff@example.com")
 
 
 @pytest.fixture
@@ -55,12 +47,12 @@ def staff_client(staff: tuple[Client, Account]) -> Client:
 
 @pytest.fixture
 def admin_client(shop: Tenant) -> Client:
-    return _client_for(shop, Role.ADMIN, "admin@example.com")[0]
+    return console_client(shop, Role.ADMIN, "admin@example.com")
 
 
 @pytest.fixture
 def clerk_client(shop: Tenant) -> Client:
-    return _client_for(shop, Role.CLERK, "clerk@example.com")[0]
+    return console_client(shop, Role.CLERK, "clerk@example.com")
 
 
 def _pay(order: Order) -> Payment:
@@ -121,7 +113,7 @@ def test_the_list_shows_orders_with_status_tabs_and_money(staff_client: Client) 
 def test_the_list_speaks_chinese_with_yuan(shop: Tenant) -> None:
     # given
     order_make(price_minor=1250)
-    client, _account = _client_for(shop, Role.STAFF, "zh@example.com")
+    client, _account = console_login(shop, Role.STAFF, "zh@example.com")
     client.defaults.pop("HTTP_ACCEPT_LANGUAGE")
     # when
     html = client.get(f"{BASE}/").content.decode()

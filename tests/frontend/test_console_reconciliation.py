@@ -14,30 +14,22 @@ from django.utils import timezone
 from infra.db import tenant_schema
 from shop.payments.models import Payment, ReconciliationMismatch, ReconciliationRun
 from shop.payments.services.payments import payment_sandbox_confirm, payment_start
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Account, Role, Tenant
 from tests.support.commerce import order_make
+from tests.support.console import console_client, console_login
 
 BASE = "/console/alpha/orders/reconciliation"
 DAY = date(2026, 3, 14)
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> tuple[Client, Account]:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client, account
-
-
 @pytest.fixture
 def owner(shop: Tenant) -> tuple[Client, Account]:
-    return _client_for(shop, Role.OWNER, "boss@example.com")
+    return console_login(shop, Role.OWNER, "boss@example.com")
 
 
 @pytest.fixture
 def staff_client(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "staff@example.com")[0]
+    return console_client(shop, Role.STAFF, "staff@example.com")
 
 
 def _seed() -> dict[str, ReconciliationMismatch]:

@@ -10,10 +10,10 @@ from django.test import Client, override_settings
 
 from infra.db import tenant_schema
 from shop.core.models import ShopProfile
-from tenants.models import Account, AuditLog, Domain, Membership, Role, Tenant
+from tenants.models import AuditLog, Domain, Role, Tenant
 from tenants.services.domains import verification_record
 from tests.fakes.dns_server import FakeDnsServer
-from tests.frontend.conftest import PASSWORD
+from tests.support.console import console_client
 
 PROFILE = {
     "name": "Alpha Tea House",
@@ -75,11 +75,7 @@ def test_a_bad_contact_email_changes_nothing_in_either_plane(
 
 @pytest.fixture
 def staff_client(shops: dict[str, Tenant], public: None) -> Client:
-    account = Account.objects.create_user(email="staff@example.com", password=PASSWORD)
-    Membership.objects.create(account=account, tenant=shops["alpha"], role=Role.STAFF)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
+    return console_client(shops["alpha"], Role.STAFF, "staff@example.com")
 
 
 def test_staff_see_the_settings_but_cannot_change_them(

@@ -17,31 +17,23 @@ from shop.catalog.services.shipping import (
     product_shipping_template_set,
     shipping_template_create,
 )
-from tenants.models import Account, Membership, Role, Tenant
-from tests.frontend.conftest import PASSWORD
+from tenants.models import Role, Tenant
 from tests.support.commerce import product_make
+from tests.support.console import console_client
 
 BASE = "/console/alpha/orders/shipping"
 XINJIANG = "新疆维吾尔自治区"
 TIBET = "西藏自治区"
 
 
-def _client_for(tenant: Tenant, role: str, email: str) -> Client:
-    account = Account.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(account=account, tenant=tenant, role=role)
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
-
-
 @pytest.fixture
 def staff_client(shop: Tenant) -> Client:
-    return _client_for(shop, Role.STAFF, "staff@example.com")
+    return console_client(shop, Role.STAFF, "staff@example.com")
 
 
 @pytest.fixture
 def clerk_client(shop: Tenant) -> Client:
-    return _client_for(shop, Role.CLERK, "clerk@example.com")
+    return console_client(shop, Role.CLERK, "clerk@example.com")
 
 
 def _form(**overrides: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from django.test import Client
 
 from tenants.models import Account, AuditLog, Membership, Role, Tenant
 from tests.frontend.conftest import PASSWORD
+from tests.support.console import logged_in
 
 
 @pytest.fixture
@@ -14,12 +15,6 @@ def colleague(public: None) -> Account:
     return Account.objects.create_user(
         email="colleague@example.com", phone="+8613700000002", password=PASSWORD
     )
-
-
-def _client(account: Account) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(account)
-    return client
 
 
 def test_owner_adds_a_colleague_by_phone_who_then_reaches_the_console(
@@ -33,7 +28,7 @@ def test_owner_adds_a_colleague_by_phone_who_then_reaches_the_console(
     assert response.status_code == 302
     membership = Membership.objects.get(account=colleague)
     assert (membership.tenant, membership.role) == (shops["alpha"], Role.STAFF)
-    assert _client(colleague).get("/console/alpha/").status_code == 200
+    assert logged_in(colleague).get("/console/alpha/").status_code == 200
     assert AuditLog.objects.filter(action="membership.created", tenant=shops["alpha"]).exists()
     page = owner_client.get("/console/alpha/settings/").content.decode()
     assert "colleague@example.com" in page
@@ -82,7 +77,7 @@ def test_an_admin_manages_staff_but_cannot_make_or_touch_owners(
 ) -> None:
     # given
     Membership.objects.create(account=colleague, tenant=shops["alpha"], role=Role.ADMIN)
-    admin = _client(colleague)
+    admin = logged_in(colleague)
     third = Account.objects.create_user(email="third@example.com", password=PASSWORD)
     owner_membership = Membership.objects.get(account=owner, tenant=shops["alpha"])
     # when
@@ -111,7 +106,7 @@ def test_staff_and_other_shops_cannot_manage_staff(
     Membership.objects.create(account=colleague, tenant=shops["alpha"], role=Role.STAFF)
     Membership.objects.create(account=colleague, tenant=shops["beta"], role=Role.OWNER)
     owner_membership = Membership.objects.get(account=owner, tenant=shops["alpha"])
-    client = _client(colleague)
+    client = logged_in(colleague)
     # when
     as_staff = client.post(f"/console/alpha/settings/staff/{owner_membership.pk}/remove/")
     through_beta = client.post(f"/console/beta/settings/staff/{owner_membership.pk}/remove/")

@@ -26,8 +26,8 @@ from shop.payments.services.notifications import notification_process
 from shop.payments.services.payments import payment_start
 from shop.payments.services.refunds import refund_submit, refunds_pending_resolve
 from tests.fakes.wechatpay import FakeWeChatPay, Notification
-from tests.payments.conftest import OPENID, WECHATPAY_NOTIFY_PATH
 from tests.support.commerce import order_make, product_make, sku_of
+from tests.support.wechatpay import OPENID, WECHATPAY_NOTIFY_PATH
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.test import Client
 
-from billing.models import MerchantPaymentAccount
 from shop.customers.models import MemberIdentity
 from shop.payments.models import Payment
 from tenants.models import Tenant
@@ -25,6 +24,7 @@ from tests.support.wechat import (
     hosted_official_account,
     own_official_account,
 )
+from tests.support.wechatpay import wechatpay_account_make
 
 PAGE = "http://alpha.localhost/pay"
 OPENID = "oOfficialAccountOpenId0000001"
@@ -39,18 +39,6 @@ def wechat() -> Iterator[FakeWeChat]:
 @pytest.fixture
 def client() -> Client:
     return Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR="203.0.113.7")
-
-
-def _sub_merchant(tenant: Tenant, fake: FakeWeChatPay, sub_appid: str) -> None:
-    """The shop as an active sub-merchant whose JSAPI app is its Official Account."""
-    MerchantPaymentAccount.objects.create(
-        tenant=tenant,
-        provider="wechatpay",
-        account_id=fake.sub_mchid,
-        sub_appid=sub_appid,
-        status=MerchantPaymentAccount.Status.ACTIVE,
-        charges_enabled=True,
-    )
 
 
 def _bind_in_wechat(client: Client, headers: dict[str, Any], wechat: FakeWeChat) -> Any:
@@ -90,7 +78,7 @@ def test_the_bound_openid_pays_an_order_with_jsapi_in_h5(
     else:
         appid = hosted_official_account(shop, wechat).appid
     assert appid == (OA_APPID if mode == "own" else HOSTED_OA_APPID)
-    _sub_merchant(shop, fake_wechatpay, "wx00000000000000aa")
+    wechatpay_account_make(shop, fake_wechatpay, sub_appid="wx00000000000000aa")
     member = member_make()
     headers = member_token(member)
     assert _bind_in_wechat(client, headers, wechat).status_code == 200
@@ -118,7 +106,7 @@ def test_without_a_bound_openid_jsapi_in_h5_is_refused_before_wechat_pay(
 ) -> None:
     # given: the member logged in from the mini-program only
     own_official_account(shop)
-    _sub_merchant(shop, fake_wechatpay, OA_APPID)
+    wechatpay_account_make(shop, fake_wechatpay, sub_appid=OA_APPID)
     member = member_make()
     MemberIdentity.objects.create(
         member=member, provider="wechat_miniprogram", appid="wx0123456789abcdef", openid="o-mp"

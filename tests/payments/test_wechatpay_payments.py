@@ -23,8 +23,8 @@ from shop.payments.selectors import notify_url_for
 from shop.payments.services.payments import PaymentStarted, payment_start, payments_pending_resolve
 from tenants.models import Tenant
 from tests.fakes.wechatpay import FakeWeChatPay
-from tests.payments.conftest import OPENID, SUB_APPID, wechatpay_account_make
 from tests.support.commerce import member_make, member_token, order_make
+from tests.support.wechatpay import OPENID, SUB_APPID, wechatpay_account_make
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from shop.payments.services.reconciliation import reconcile_day
 from shop.payments.services.refunds import refund_create, refund_submit
 from tenants.models import Tenant
 from tests.fakes.wechatpay import CHINA, FakeWeChatPay, Notification
-from tests.payments.conftest import OPENID
 from tests.support.commerce import order_make
+from tests.support.wechatpay import OPENID
 
 pytestmark = pytest.mark.django_db
 

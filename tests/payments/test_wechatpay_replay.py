@@ -30,9 +30,9 @@ from shop.payments.services.payments import payment_start
 from shop.payments.services.refunds import refund_submit
 from tenants.models import Tenant
 from tests.fakes.wechatpay import FakeWeChatPay, Notification
-from tests.payments.conftest import OPENID, notification_post
 from tests.support.commerce import order_make
 from tests.support.threads import run_in_threads
+from tests.support.wechatpay import OPENID, notification_post
 
 # How often each notification of the concurrent round arrives: the three payments', then the
 # refund's.
