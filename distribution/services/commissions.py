@@ -209,7 +209,10 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     # The rate source (global / grade / product / sku), in a constant number of queries.
     rates = commission_rates_resolve(settings=settings, beneficiaries=beneficiaries, lines=lines)
     commissions: list[Commission] = []
-    for level, member_id in beneficiaries:
+    # What each line can still pay: all levels together never take more than the line earns
+    # (fixed amounts per unit could otherwise add up beyond a cheap line's price).
+    remaining = dict(bases)
+    for level, member_id in sorted(beneficiaries):
         for line in lines:
             resolved = rates[(level, member_id, line.pk)]
             rate = resolved.rate
@@ -219,9 +222,10 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
                 amount = minor_round(
                     Decimal(bases[line.pk]) * Decimal(rate) / Decimal(10000), mode=ROUND_DOWN
                 )
-            amount = min(amount, bases[line.pk])  # never more than the line earns
+            amount = min(amount, remaining[line.pk])
             if amount <= 0:
                 continue
+            remaining[line.pk] -= amount
             commissions.append(
                 Commission(
                     order=order,
@@ -426,7 +430,11 @@ _STATE_ACCOUNT: dict[str, str] = {
 
 @transaction.atomic
 def commissions_reverse_for_refund(
-    *, order_id: int, refund_lines: list[dict[str, Any]], event_id: str
+    *,
+    order_id: int,
+    refund_lines: list[dict[str, Any]],
+    event_id: str,
+    fully_refunded: set[int] | None = None,
 ) -> int:
     """Reverse the commissions of refunded lines pro rata; the minor units reversed.
 
@@ -436,6 +444,10 @@ def commissions_reverse_for_refund(
     says is reversed there (posting "commission_reverse:<event>"); money already released
     follows the shop's clawback policy (posting "clawback:<event>", distribution.services.
     clawback). A replay of the same event reverses nothing.
+
+    `fully_refunded`: the lines whose every unit was refunded as of this refund (the event's
+    own record; by default the lines as they are now). Judging by the event keeps a late
+    replay of an earlier partial refund from reversing what a later refund completed.
     """
     refunded = {int(item["line_id"]): int(item["amount_minor"]) for item in refund_lines}
     lines = {line.pk: line for line in OrderLine.objects.filter(order_id=order_id, pk__in=refunded)}
@@ -457,7 +469,12 @@ def commissions_reverse_for_refund(
         left = commission.amount_minor - commission.reversed_minor
         if left <= 0:
             continue
-        if line.refunded_quantity >= line.quantity or not line.paid_minor:
+        complete = (
+            line.pk in fully_refunded
+            if fully_refunded is not None
+            else line.refunded_quantity >= line.quantity
+        )
+        if complete or not line.paid_minor:
             amount = left
         else:
             share = Decimal(commission.amount_minor) * Decimal(refunded[line.pk])
@@ -509,6 +526,12 @@ def on_order_refunded(event: Any) -> None:
         order_id=int(event.payload["order_id"]),
         refund_lines=list(event.payload.get("refund_lines", [])),
         event_id=str(event.id),
+        # As the refund left the lines (the payload is written with it), not as they are now.
+        fully_refunded={
+            int(line["line_id"])
+            for line in event.payload.get("lines", [])
+            if int(line["refunded_quantity"]) >= int(line["quantity"])
+        },
     )
 
 

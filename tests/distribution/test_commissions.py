@@ -211,6 +211,48 @@ def test_partial_refunds_reverse_pro_rata_and_the_last_reverses_the_rest(shop: T
     assert _balance(upline, Kind.COMMISSION_PENDING) == 0
 
 
+def test_a_late_replay_of_a_partial_refund_reverses_nothing(shop: Tenant) -> None:
+    # given: 2 units of 0.05 (0.10 paid) at 10 % → 0.01 booked; the first unit is refunded and
+    # its event delivered (0.01 x 0.05/0.10 rounds down to nothing)
+    from distribution.services.commissions import on_order_refunded
+    from shop.orders.services.orders import order_refund_apply
+
+    distribution_settings_update(changes={"enabled": True}, actor="a")
+    upline, buyer = _chain(2)
+    order = _paid(buyer, price_minor=5, quantity=2)
+    _deliver("order.paid", order)
+    line = order.lines.get()
+    order_refund_apply(
+        order_id=order.pk,
+        amount_minor=5,
+        lines=[(line.pk, 1, 5)],
+        restock=False,
+        after_sale_id=None,
+        actor="t",
+    )
+    first = OutboxEvent.objects.filter(topic="order.refunded").latest("created_at")
+    event_deliver(event_id=first.pk)
+    # and the second unit is refunded, its event not delivered yet
+    order_refund_apply(
+        order_id=order.pk,
+        amount_minor=5,
+        lines=[(line.pk, 1, 5)],
+        restock=False,
+        after_sale_id=None,
+        actor="t",
+    )
+    # when: the first event comes again (a replay)
+    on_order_refunded(first)
+    # then: it still speaks of one unit of two: nothing reversed; the second event reverses
+    # the whole commission
+    assert Commission.objects.get(order=order).reversed_minor == 0
+    for event in OutboxEvent.objects.filter(topic="order.refunded", settled_at__isnull=True):
+        event_deliver(event_id=event.pk)
+    commission = Commission.objects.get(order=order)
+    assert (commission.reversed_minor, commission.state) == (1, "reversed")
+    assert _balance(upline, Kind.COMMISSION_PENDING) == 0
+
+
 def test_the_explanation_says_who_earned_and_who_did_not_and_why(shop: Tenant) -> None:
     # given: depth 2; great ← grand ← upline ← buyer, where `upline` is not a distributor
     from distribution.models import Distributor

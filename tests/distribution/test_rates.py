@@ -296,3 +296,23 @@ def test_setting_a_product_rate_again_replaces_it_and_deleting_falls_back(shop: 
     assert removed is True
     assert replaced == {(1, upline.pk, lines[0].pk): ("fixed", 200)}
     assert fallback == {(1, upline.pk, lines[0].pk): ("percentage", 1000)}
+
+
+def test_fixed_amounts_of_all_levels_together_never_exceed_what_the_line_earns(
+    shop: Tenant,
+) -> None:
+    # given: fixed 60.00 / 30.00 / 20.00 per unit on a 100.00 SKU; a chain three deep
+    _on("sku", depth=3)
+    product, small, _medium = _two_skus()
+    product_rate_set(
+        product_id=product.pk, sku_id=small.pk, rate_kind="fixed", level_rates=[6000, 3000, 2000]
+    )
+    great, grand, upline, buyer = _chain(4)
+    order = _paid(buyer, [(small, 1)])
+    # when
+    commissions_book(order_id=order.pk, event_id="e1")
+    # then: levels 1 and 2 take 90.00; level 3 gets the 10.00 left, not 20.00
+    booked = {
+        c.level: (c.beneficiary_id, c.amount_minor) for c in Commission.objects.filter(order=order)
+    }
+    assert booked == {1: (upline.pk, 6000), 2: (grand.pk, 3000), 3: (great.pk, 1000)}
