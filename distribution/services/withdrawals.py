@@ -469,15 +469,19 @@ def _commissions_mark_withdrawn(*, member_id: int) -> int:
     )["total"]
     marked = Commission.objects.filter(
         beneficiary_id=member_id, state=Commission.State.WITHDRAWN
-    ).aggregate(total=Coalesce(Sum(F("amount_minor") - F("reversed_minor")), 0))["total"]
+    ).aggregate(
+        total=Coalesce(Sum(F("amount_minor") - F("reversed_minor") - F("clawed_minor")), 0)
+    )["total"]
     room = int(paid) - int(marked)
     chosen: list[int] = []
-    for commission_id, amount, reversed_amount in (
+    for commission_id, amount, reversed_amount, clawed in (
         Commission.objects.filter(beneficiary_id=member_id, state=Commission.State.AVAILABLE)
         .order_by("state_changed_at", "id")
-        .values_list("id", "amount_minor", "reversed_minor")
+        .values_list("id", "amount_minor", "reversed_minor", "clawed_minor")
     ):
-        left = amount - reversed_amount
+        # What the commission put into the available balance (a part taken for a clawback
+        # while it was pending or frozen never got there).
+        left = amount - reversed_amount - clawed
         if left > room:
             break
         room -= left
