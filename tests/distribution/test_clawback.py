@@ -223,3 +223,33 @@ def test_a_replayed_refund_event_reverses_nothing(shop: Tenant) -> None:
     assert reversed_again == 0
     assert (balances(upline), LedgerTransaction.objects.count()) == before
     assert _commission(order).reversed_minor == 500
+
+
+def test_a_commission_a_clawback_took_from_counts_only_what_reached_the_balance_when_withdrawn(
+    shop: Tenant,
+) -> None:
+    # given: 5.00 released and withdrawn; 8.00 pending, from which a refund of the first takes
+    # the 5.00 back; the 3.00 left of it is released and then withdrawn for real
+    from distribution.services.withdrawals import (
+        withdrawal_approve,
+        withdrawal_request,
+        withdrawal_transfer,
+    )
+    from tests.distribution.withdrawals_support import withdrawals_on
+
+    upline, buyer = _setup("reverse_pending")
+    withdrawals_on(clawback="reverse_pending")
+    first = released(paid(buyer, price_minor=5000))
+    withdraw(upline, 500)
+    second = paid(buyer, price_minor=8000)
+    refund(first, quantity=1)
+    assert _commission(second).clawed_minor == 500
+    released(second)
+    assert balances(upline)[Kind.COMMISSION_AVAILABLE] == 300
+    # when: the 3.00 is withdrawn to the store balance
+    withdrawal = withdrawal_request(member=upline, amount_minor=300, channel="store_balance")
+    withdrawal_approve(withdrawal_id=withdrawal.pk, actor="account:1")
+    withdrawal_transfer(withdrawal_id=withdrawal.pk)
+    # then: the second commission (8.00 booked, 5.00 of it clawed) is all withdrawn now
+    assert _commission(second).state == "withdrawn"
+    assert balances_equal_entries(upline)
