@@ -15,7 +15,6 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from distribution.models import (
@@ -25,14 +24,17 @@ from distribution.models import (
     CommissionDecision,
     DistributionSettings,
     Distributor,
-    LedgerAccount,
     LedgerAccountKind,
     LedgerTransaction,
     RateKind,
 )
 from distribution.services.bindings import BindResult, referral_bind, upline_chain
 from distribution.services.clawback import reversal_plan
-from distribution.services.ledger import ledger_account_for, ledger_member_lock, ledger_post
+from distribution.services.ledger import (
+    ledger_accounts_for,
+    ledger_member_lock,
+    ledger_post,
+)
 from distribution.services.rates import commission_rates_resolve
 from distribution.services.risk import (
     risk_account_kind,
@@ -59,7 +61,7 @@ def _rule(settings: DistributionSettings) -> dict[str, Any]:
     }
 
 
-def _bases(order: Order, lines: list[OrderLine], base: str) -> dict[int, int]:
+def commission_bases(order: Order, lines: list[OrderLine], base: str) -> dict[int, int]:
     """The commissionable amount of each line under the settings' base."""
     if base == CommissionBase.LIST_PRICE:
         return {line.pk: line.unit_price_minor * line.quantity for line in lines}
@@ -151,22 +153,6 @@ def _decide(
     return decisions
 
 
-def _accounts(pairs: set[tuple[int | None, str]]) -> dict[tuple[int | None, str], LedgerAccount]:
-    """The ledger accounts of (member id or None, kind) pairs: one query, plus one
-    get-or-create per account that does not exist yet."""
-    members = {member for member, _kind in pairs if member is not None}
-    kinds = {kind for _member, kind in pairs}
-    found = {
-        (account.member_id, account.kind): account
-        for account in LedgerAccount.objects.filter(kind__in=kinds).filter(
-            Q(member_id__in=members) | Q(member__isnull=True)
-        )
-    }
-    for member, kind in pairs - set(found):
-        found[(member, kind)] = ledger_account_for(member_id=member, kind=kind)
-    return found
-
-
 def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
     """Book the commissions of a paid order (idempotent); those booked now.
 
@@ -204,7 +190,7 @@ def commissions_book(*, order_id: int, event_id: str) -> list[Commission]:
         or Commission.objects.filter(order=order, kind=Commission.Kind.LEVEL).exists()
     ):
         return []
-    bases = _bases(order, lines, settings.commission_base)
+    bases = commission_bases(order, lines, settings.commission_base)
     rule = _rule(settings)
     # The rate source (global / grade / product / sku), in a constant number of queries.
     rates = commission_rates_resolve(settings=settings, beneficiaries=beneficiaries, lines=lines)
@@ -283,7 +269,7 @@ def commissions_record(
     target = {
         member_id: risk_account_kind(member_id=member_id, holds=holds) for member_id in totals
     }
-    accounts = _accounts(
+    accounts = ledger_accounts_for(
         {(None, Kind.SHOP_COMMISSION_EXPENSE)}
         | {(member_id, target[member_id]) for member_id in totals}
     )
@@ -329,7 +315,7 @@ def commissions_move(*, order_id: int, step: str) -> int:
         totals[commission.beneficiary_id] = totals.get(commission.beneficiary_id, 0) + left
     totals = {member_id: amount for member_id, amount in totals.items() if amount > 0}
     if totals:
-        accounts = _accounts(
+        accounts = ledger_accounts_for(
             {(member_id, kind) for member_id in totals for kind in (source_kind, target_kind)}
         )
         ledger_post(
@@ -488,7 +474,7 @@ def commissions_reverse_for_refund(
         state_accounts=_STATE_ACCOUNT,
         policy=distribution_settings_get().clawback,
     )
-    accounts = _accounts(
+    accounts = ledger_accounts_for(
         set(plan.in_place) | set(plan.clawback) | {(None, Kind.SHOP_COMMISSION_EXPENSE)}
     )
     for purpose, taken in zip(purposes, (plan.in_place, plan.clawback), strict=True):

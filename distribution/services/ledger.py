@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, connection
 from django.db import transaction as db_transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from distribution.errors import (
@@ -51,6 +51,24 @@ def ledger_account_for(*, member_id: int | None, kind: str) -> LedgerAccount:
     # get_or_create retries the read when a concurrent create wins the unique index.
     account, _ = LedgerAccount.objects.get_or_create(member_id=member_id, kind=kind)
     return account
+
+
+def ledger_accounts_for(
+    pairs: set[tuple[int | None, str]],
+) -> dict[tuple[int | None, str], LedgerAccount]:
+    """The ledger accounts of (member id or None, kind) pairs: one query, plus one
+    get-or-create per account that does not exist yet."""
+    members = {member for member, _kind in pairs if member is not None}
+    kinds = {kind for _member, kind in pairs}
+    found = {
+        (account.member_id, account.kind): account
+        for account in LedgerAccount.objects.filter(kind__in=kinds).filter(
+            Q(member_id__in=members) | Q(member__isnull=True)
+        )
+    }
+    for member, kind in pairs - set(found):
+        found[(member, kind)] = ledger_account_for(member_id=member, kind=kind)
+    return found
 
 
 def ledger_member_lock(*, member_id: int) -> None:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from distribution.errors import RegionalAgentNotFoundError, RegionTakenError
 from distribution.models import Commission, CommissionDecision, Distributor, RegionalAgent
-from distribution.services.commissions import _bases, commissions_record
+from distribution.services.commissions import commission_bases, commissions_record
 from distribution.services.settings import distribution_settings_get
 from infra.errors import ValidationFailed
 from infra.money import minor_round
@@ -62,7 +62,7 @@ def region_commissions_book(*, order_id: int, event_id: str) -> list[Commission]
     if Commission.objects.filter(order=order, kind=Commission.Kind.REGION).exists():
         return []
     lines = list(OrderLine.objects.filter(order=order).order_by("id"))
-    bases = _bases(order, lines, settings.commission_base)
+    bases = commission_bases(order, lines, settings.commission_base)
     rule = {
         "kind": "region",
         "agent_id": agent.pk,

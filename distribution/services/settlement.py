@@ -25,8 +25,7 @@ from django.utils import timezone
 
 from distribution.models import Commission, LedgerAccountKind, LedgerTransaction, SettlementRun
 from distribution.services.clawback import receivables_owed
-from distribution.services.commissions import _accounts
-from distribution.services.ledger import ledger_member_lock, ledger_post
+from distribution.services.ledger import ledger_accounts_for, ledger_member_lock, ledger_post
 from distribution.services.settings import distribution_settings_get
 from shop.core.selectors import shop_context
 
@@ -80,7 +79,7 @@ def _release_chunk(*, run: SettlementRun, members: list[int], now: datetime) -> 
         return
     released = {member: total for member, _count, total in moved if total > 0}
     owed = receivables_owed(member_ids=list(released))
-    accounts = _accounts(
+    accounts = ledger_accounts_for(
         {
             (member, kind)
             for member in released

@@ -37,8 +37,7 @@ from distribution.models import (
     TeamBonusRun,
 )
 from distribution.services.clawback import receivables_owed
-from distribution.services.commissions import _accounts
-from distribution.services.ledger import ledger_member_lock, ledger_post
+from distribution.services.ledger import ledger_accounts_for, ledger_member_lock, ledger_post
 from distribution.services.settings import distribution_settings_get
 from infra.money import minor_round
 from shop.core.selectors import shop_context
@@ -202,7 +201,7 @@ def team_bonus_run(
         offsets = {
             member_id: min(amount, owed.get(member_id, 0)) for member_id, amount in paid.items()
         }
-        accounts = _accounts(
+        accounts = ledger_accounts_for(
             {(None, Kind.SHOP_COMMISSION_EXPENSE)}
             | {
                 (member_id, kind)

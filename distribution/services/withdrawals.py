@@ -261,10 +261,6 @@ def _out_bill_no() -> str:
     return "WD" + uuid.uuid4().hex[:30].upper()
 
 
-def _account(member_id: int | None, kind: str) -> Any:
-    return ledger_account_for(member_id=member_id, kind=kind)
-
-
 def _hold(withdrawal: Withdrawal) -> None:
     ledger_post(
         source=SOURCE,
@@ -272,8 +268,16 @@ def _hold(withdrawal: Withdrawal) -> None:
         purpose=f"hold:{withdrawal.attempt}",
         memo=f"Withdrawal {withdrawal.pk} requested",
         lines=[
-            (_account(withdrawal.member_id, Kind.COMMISSION_AVAILABLE), -withdrawal.amount_minor),
-            (_account(withdrawal.member_id, Kind.WITHDRAWAL_IN_PROGRESS), withdrawal.amount_minor),
+            (
+                ledger_account_for(member_id=withdrawal.member_id, kind=Kind.COMMISSION_AVAILABLE),
+                -withdrawal.amount_minor,
+            ),
+            (
+                ledger_account_for(
+                    member_id=withdrawal.member_id, kind=Kind.WITHDRAWAL_IN_PROGRESS
+                ),
+                withdrawal.amount_minor,
+            ),
         ],
     )
 
@@ -444,11 +448,22 @@ def _pay(withdrawal_id: int, *, leaving: Iterable[str], **fields: Any) -> Withdr
     if withdrawal is None:
         return None
     lines = [
-        (_account(withdrawal.member_id, Kind.WITHDRAWAL_IN_PROGRESS), -withdrawal.amount_minor),
-        (_account(withdrawal.member_id, Kind.WITHDRAWN), withdrawal.net_minor),
+        (
+            ledger_account_for(member_id=withdrawal.member_id, kind=Kind.WITHDRAWAL_IN_PROGRESS),
+            -withdrawal.amount_minor,
+        ),
+        (
+            ledger_account_for(member_id=withdrawal.member_id, kind=Kind.WITHDRAWN),
+            withdrawal.net_minor,
+        ),
     ]
     if withdrawal.fee_minor:
-        lines.append((_account(None, Kind.SHOP_WITHDRAWAL_FEE_INCOME), withdrawal.fee_minor))
+        lines.append(
+            (
+                ledger_account_for(member_id=None, kind=Kind.SHOP_WITHDRAWAL_FEE_INCOME),
+                withdrawal.fee_minor,
+            )
+        )
     ledger_post(
         source=SOURCE,
         source_id=withdrawal.pk,
