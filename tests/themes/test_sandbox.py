@@ -77,8 +77,26 @@ def test_shop_filters_money_image_url_and_t() -> None:
     )
     # then money comes from minor units, the image URL from the prefix, and t is escaped
     assert out == (
-        "¥12.34|/media/alpha/catalog/tea.jpg?w=400|"
+        "¥12.34|/media/alpha/catalog/tea.jpg|"
         "Add &lt;script&gt;alert(1)&lt;/script&gt; Tea to cart|missing.key"
+    )
+
+
+def test_image_url_picks_the_stored_thumbnail_when_it_is_wide_enough() -> None:
+    # given an image object with a 400-pixel thumbnail, and a theme asset
+    image = {"src": "catalog/p1.jpg", "thumbnail": "catalog/p1_400.jpg", "width": 1200}
+    options = RenderOptions(media_base_url="/media/alpha/", asset_base_url="/theme-assets/7/c1/")
+    # when a template asks for several widths and for the asset
+    out = _render(
+        "{{ image | image_url: 300 }}|{{ image | image_url: 800 }}|{{ image | image_url }}|"
+        "{{ 'theme.css' | asset_url }}|{{ '../x.css' | asset_url }}",
+        {"image": image},
+        options=options,
+    )
+    # then the thumbnail serves up to its width, the original beyond, assets stay in their prefix
+    assert out == (
+        "/media/alpha/catalog/p1_400.jpg|/media/alpha/catalog/p1.jpg|/media/alpha/catalog/p1.jpg|"
+        "/theme-assets/7/c1/theme.css|"
     )
 
 

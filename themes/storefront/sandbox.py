@@ -18,8 +18,8 @@ What a template can reach:
   attributes resolve to nothing; `to_liquid` also refuses keys that start with "_".
 - `{% include %}` / `{% render %}` load only templates of the same package (a dict lookup by
   a validated name; `render 'card'` finds `snippets/card.liquid`), never the file system.
-- the standard Liquid filters plus `money`, `image_url` and `t`, none of which reads files,
-  Django settings or the database (what they need comes in `RenderOptions`).
+- the standard Liquid filters plus `money`, `image_url`, `asset_url` and `t`, none of which
+  reads files, Django settings or the database (what they need comes in `RenderOptions`).
 
 Limits (`ThemeLimits`): template size, loop iterations (the product of nested loop lengths,
 and the stop index of any loop), output size, local namespace size (assign / capture), context
@@ -91,6 +91,8 @@ _MEDIA_PATH: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-.]*(/[A-Za-z0-9_][A-Z
 _PLACEHOLDER: Final = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _MAX_IMAGE_WIDTH: Final = 4096
 _MAX_DATA_DEPTH: Final = 32
+# The width of the thumbnails the catalog stores beside every product image.
+THUMBNAIL_WIDTH: Final = 400
 
 
 class ThemeRenderError(DomainError):
@@ -138,13 +140,15 @@ class ThemeLimits:
 class RenderOptions:
     """What the shop filters need, given by the caller (never read from settings or the DB).
 
-    `media_base_url` is the shop's media prefix (for example "/media/alpha/"), `translations`
-    the theme's strings for the active language (nested dicts, keys joined with ".").
+    `media_base_url` is the shop's media prefix (for example "/media/alpha/"),
+    `asset_base_url` the prefix of the theme version's assets, `translations` the theme's
+    strings for the active language (nested dicts, keys joined with ".").
     """
 
     currency: str = "CNY"
     locale: str = "zh_CN"
     media_base_url: str = "/media/"
+    asset_base_url: str = "/theme-assets/"
     translations: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -306,21 +310,37 @@ def _filter_money(value: object, *, context: _SandboxContext) -> str:
     return str(format_currency(amount, options.currency, locale=options.locale))
 
 
+def _media_url(path: object, options: RenderOptions) -> str:
+    if not isinstance(path, str) or _MEDIA_PATH.fullmatch(path) is None or ".." in path:
+        return ""
+    return f"{options.media_base_url}{quote(path)}"
+
+
 @with_context
 def _filter_image_url(value: object, width: object = None, *, context: _SandboxContext) -> str:
-    """The URL of a storage path given in the data ("catalog/p1.jpg"), optionally resized."""
+    """The URL of an image: a storage path, or an image object of the data.
+
+    With a width, an image object's stored thumbnail (THUMBNAIL_WIDTH wide) is used when it is
+    wide enough; otherwise the original (nothing is resized on the fly).
+    """
+    if width is not None and (
+        isinstance(width, bool) or not isinstance(width, int) or not 0 < width <= _MAX_IMAGE_WIDTH
+    ):
+        raise FilterArgumentError("image_url width must be 1 to 4096", token=None)
+    if isinstance(value, Mapping):
+        thumbnail = value.get("thumbnail")
+        if width is not None and thumbnail and width <= THUMBNAIL_WIDTH:
+            return _media_url(thumbnail, context.options)
+        return _media_url(value.get("src"), context.options)
+    return _media_url(value, context.options)
+
+
+@with_context
+def _filter_asset_url(value: object, *, context: _SandboxContext) -> str:
+    """The URL of a file of the theme's assets/ folder ("theme.css")."""
     if not isinstance(value, str) or _MEDIA_PATH.fullmatch(value) is None or ".." in value:
         return ""
-    url = f"{context.options.media_base_url}{quote(value)}"
-    if width is not None:
-        if (
-            isinstance(width, bool)
-            or not isinstance(width, int)
-            or not 0 < width <= _MAX_IMAGE_WIDTH
-        ):
-            raise FilterArgumentError("image_url width must be 1 to 4096", token=None)
-        url = f"{url}?w={width}"
-    return url
+    return f"{context.options.asset_base_url}{quote(value)}"
 
 
 @with_context
@@ -339,6 +359,7 @@ def _filter_t(value: object, *, context: _SandboxContext, **variables: object) -
 _SHOP_FILTERS: Final[dict[str, Callable[..., Any]]] = {
     "money": _filter_money,
     "image_url": _filter_image_url,
+    "asset_url": _filter_asset_url,
     "t": _filter_t,
 }
 
