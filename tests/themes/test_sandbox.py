@@ -84,19 +84,24 @@ def test_shop_filters_money_image_url_and_t() -> None:
 
 def test_image_url_picks_the_stored_thumbnail_when_it_is_wide_enough() -> None:
     # given an image object with a 400-pixel thumbnail, and a theme asset
-    image = {"src": "catalog/p1.jpg", "thumbnail": "catalog/p1_400.jpg", "width": 1200}
+    image = {
+        "src": "/media/alpha/catalog/p1.jpg",
+        "thumbnail": "/media/alpha/catalog/p1_400.jpg",
+        "width": 1200,
+    }
+    elsewhere = {"src": "javascript:alert(1)", "thumbnail": None}
     options = RenderOptions(media_base_url="/media/alpha/", asset_base_url="/theme-assets/7/c1/")
     # when a template asks for several widths and for the asset
     out = _render(
         "{{ image | image_url: 300 }}|{{ image | image_url: 800 }}|{{ image | image_url }}|"
-        "{{ 'theme.css' | asset_url }}|{{ '../x.css' | asset_url }}",
-        {"image": image},
+        "{{ 'theme.css' | asset_url }}|{{ '../x.css' | asset_url }}|{{ elsewhere | image_url }}",
+        {"image": image, "elsewhere": elsewhere},
         options=options,
     )
     # then the thumbnail serves up to its width, the original beyond, assets stay in their prefix
     assert out == (
         "/media/alpha/catalog/p1_400.jpg|/media/alpha/catalog/p1.jpg|/media/alpha/catalog/p1.jpg|"
-        "/theme-assets/7/c1/theme.css|"
+        "/theme-assets/7/c1/theme.css||"
     )
 
 

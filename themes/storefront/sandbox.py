@@ -316,9 +316,16 @@ def _media_url(path: object, options: RenderOptions) -> str:
     return f"{options.media_base_url}{quote(path)}"
 
 
+def _url_checked(url: object) -> str:
+    # Image objects carry URLs the storefront made (storage URLs, maybe presigned).
+    if isinstance(url, str) and url.startswith(("/", "https://", "http://")) and '"' not in url:
+        return url
+    return ""
+
+
 @with_context
 def _filter_image_url(value: object, width: object = None, *, context: _SandboxContext) -> str:
-    """The URL of an image: a storage path, or an image object of the data.
+    """The URL of an image: an image object of the data, or a storage path.
 
     With a width, an image object's stored thumbnail (THUMBNAIL_WIDTH wide) is used when it is
     wide enough; otherwise the original (nothing is resized on the fly).
@@ -330,8 +337,8 @@ def _filter_image_url(value: object, width: object = None, *, context: _SandboxC
     if isinstance(value, Mapping):
         thumbnail = value.get("thumbnail")
         if width is not None and thumbnail and width <= THUMBNAIL_WIDTH:
-            return _media_url(thumbnail, context.options)
-        return _media_url(value.get("src"), context.options)
+            return _url_checked(thumbnail)
+        return _url_checked(value.get("src"))
     return _media_url(value, context.options)
 
 
