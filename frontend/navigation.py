@@ -34,16 +34,7 @@ CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
         _("Shoppers who join your shop will appear here, with their orders, points and levels."),
     ),
     ConsoleSection("distribution", _("Distribution"), "⇄", "console-distribution"),
-    ConsoleSection(
-        "theme",
-        _("Theme"),
-        "◐",
-        "console-theme",
-        _(
-            "Pick a theme, set your logo, colours and fonts, and arrange your pages from "
-            "sections with a live preview."
-        ),
-    ),
+    ConsoleSection("theme", _("Theme"), "◐", "console-theme"),
     ConsoleSection(
         "settings",
         _("Settings"),

@@ -15,6 +15,8 @@ from frontend import (
     console_payments,
     console_reconciliation,
     console_shipping,
+    console_themes,
+    console_themes_agency,
     views,
 )
 from frontend.navigation import CONSOLE_SECTIONS
@@ -44,6 +46,17 @@ urlpatterns = [
         name="account-verify-confirm",
     ),
     path("console/", views.console_home, name="console-home"),
+    # An agency's theme packages (frontend.console_themes_agency): outside /console/<slug>/.
+    path(
+        "agency/<int:agency_id>/themes/",
+        console_themes_agency.agency_themes,
+        name="agency-themes",
+    ),
+    path(
+        "agency/<int:agency_id>/themes/install/",
+        console_themes_agency.agency_theme_install,
+        name="agency-theme-install",
+    ),
     path("console/<slug:slug>/", views.console_dashboard, name="console-dashboard"),
     path("console/<slug:slug>/settings/", views.console_settings, name="console-settings"),
     path(
@@ -512,6 +525,58 @@ urlpatterns = [
         "console/<slug:slug>/distribution/leaderboard/",
         console_distribution_members.leaderboard,
         name="console-distribution-leaderboard",
+    ),
+    # The theme section (frontend.console_themes): the editor and the theme library.
+    path("console/<slug:slug>/theme/", console_themes.theme_editor, name="console-theme"),
+    path(
+        "console/<slug:slug>/theme/settings/",
+        console_themes.theme_settings_save,
+        name="console-theme-settings-save",
+    ),
+    path(
+        "console/<slug:slug>/theme/sections/add/",
+        console_themes.theme_section_add,
+        name="console-theme-section-add",
+    ),
+    path(
+        "console/<slug:slug>/theme/sections/<str:section_id>/",
+        console_themes.theme_section_save,
+        name="console-theme-section-save",
+    ),
+    path(
+        "console/<slug:slug>/theme/sections/<str:section_id>/move/",
+        console_themes.theme_section_move,
+        name="console-theme-section-move",
+    ),
+    path(
+        "console/<slug:slug>/theme/sections/<str:section_id>/remove/",
+        console_themes.theme_section_remove,
+        name="console-theme-section-remove",
+    ),
+    path(
+        "console/<slug:slug>/theme/publish/",
+        console_themes.theme_publish,
+        name="console-theme-publish",
+    ),
+    path(
+        "console/<slug:slug>/theme/discard/",
+        console_themes.theme_discard,
+        name="console-theme-discard",
+    ),
+    path(
+        "console/<slug:slug>/theme/versions/<int:number>/rollback/",
+        console_themes.theme_rollback,
+        name="console-theme-rollback",
+    ),
+    path(
+        "console/<slug:slug>/theme/library/",
+        console_themes.theme_library,
+        name="console-theme-library",
+    ),
+    path(
+        "console/<slug:slug>/theme/library/install/",
+        console_themes.theme_library_install,
+        name="console-theme-library-install",
     ),
     # Sections that later issues fill in; each keeps its URL name when its real view lands.
     *(

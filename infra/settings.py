@@ -516,6 +516,9 @@ WECHATPAY_TIMEOUT_S = env.float("WECHATPAY_TIMEOUT_S", default=10.0)
 # Storefront catalog reads are cached per shop and version (shop/catalog/api/caching.py); off only
 # to measure the uncached path (tests/benchmarks/catalog_api.py).
 CATALOG_READ_CACHE = env.bool("CATALOG_READ_CACHE", default=True)
+# Whole storefront pages for visitors (themes/storefront/cache.py); off only to measure the
+# uncached path (tests/benchmarks/storefront.py).
+STOREFRONT_PAGE_CACHE = env.bool("STOREFRONT_PAGE_CACHE", default=True)
 
 # --- Provisioning: pre-migrated spare schemas claimed by signup (tenants.services.provisioning).
 SPARE_SCHEMA_POOL_SIZE = env.int("SPARE_SCHEMA_POOL_SIZE", default=10 if not IS_TEST else 3)

@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from infra.health import healthz, readyz
 from infra.media import media_serve
-from themes.storefront.views import storefront_home
 
 api_v1 = [
     path("", include("shop.core.api.urls")),
@@ -15,15 +14,16 @@ api_v1 = [
     path("", include("shop.orders.api.urls")),
     path("", include("shop.payments.api.urls")),
     path("", include("distribution.api.urls")),
+    path("", include("themes.storefront.api.urls")),
 ]
 
 urlpatterns = [
-    path("", storefront_home, name="storefront-home"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="infra.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("", include("themes.storefront.urls")),
 ]
 
 if settings.DEBUG:

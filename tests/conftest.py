@@ -16,6 +16,7 @@ from django.test import Client
 from infra.db import schema_connection
 from tenants.models import Domain, Tenant
 from tenants.services.provisioning import spare_pool_refill
+from themes.packages.models import ThemeAsset, ThemePackage, ThemeVersion
 from tests.support.shops import shop_provision
 
 # Fixture modules every test folder may use: the fake WeChat Pay (`fake_wechatpay`, `wechatpay`).
@@ -31,7 +32,7 @@ def _shop(slug: str, name: str) -> Tenant:
 
 # The session shops' control-plane rows, to put back after a transactional test: pytest-django
 # empties every public table after such a test, while the shops' schemas stay.
-_session_rows: dict[str, list[Any]] = {"tenants": [], "domains": []}
+_session_rows: dict[str, list[Any]] = {"tenants": [], "domains": [], "themes": []}
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +43,12 @@ def shops(django_db_setup: Any, django_db_blocker: Any) -> dict[str, Tenant]:
         created = {"alpha": _shop("alpha", "Alpha Shop"), "beta": _shop("beta", "Beta Shop")}
         _session_rows["tenants"] = list(created.values())
         _session_rows["domains"] = list(Domain.objects.filter(tenant__in=created.values()))
+        # The shops' installed themes name these control-plane rows by id.
+        _session_rows["themes"] = [
+            *ThemePackage.objects.all(),
+            *ThemeVersion.objects.all(),
+            *ThemeAsset.objects.all(),
+        ]
         # Tests that provision shops claim these inside their rolled-back transactions, so the
         # same spares serve every test.
         spare_pool_refill(size=2)
@@ -68,6 +75,11 @@ def _session_shops_survive_flush(
             Domain.objects.bulk_create(
                 [domain for domain in _session_rows["domains"] if domain.pk not in present]
             )
+            if not ThemePackage.objects.exists():
+                for model in (ThemePackage, ThemeVersion, ThemeAsset):
+                    model.objects.bulk_create(
+                        [row for row in _session_rows["themes"] if isinstance(row, model)]
+                    )
 
     # Also before: pytest-django's flush runs after this fixture's teardown, so a transactional
     # test that follows another one finds the rows gone.

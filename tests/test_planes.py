@@ -198,5 +198,5 @@ def test_the_url_check_catches_a_view_on_the_wrong_host() -> None:
     finally:
         del sys.modules[module.__name__]
     # then
-    assert on_platform == ["shop/ -> themes.storefront.views (tenant)"]
+    assert on_platform == ["shop/ -> themes.storefront.views.pages (tenant)"]
     assert on_shop == ["console/ -> frontend.views (control)"]

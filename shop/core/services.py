@@ -7,6 +7,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from infra.errors import ValidationFailed
+from shop.catalog.cache import catalog_changed
 from shop.core.models import ShopProfile
 
 DESCRIPTION_MAX_LENGTH = 2000
@@ -41,4 +42,6 @@ def shop_profile_update(*, description: str, contact_email: str, contact_phone: 
     profile.contact_email = contact_email
     profile.contact_phone = contact_phone
     profile.save(update_fields=["description", "contact_email", "contact_phone", "updated_at"])
+    # The storefront's cached pages show the profile; they are keyed by the catalog's version.
+    catalog_changed()
     return profile

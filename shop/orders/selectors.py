@@ -30,6 +30,18 @@ def cart_items(*, member: Member) -> list[tuple[CartItem, SaleSku | None]]:
     return [(item, skus.get(item.sku_id)) for item in items]
 
 
+def cart_units(*, member: Member) -> int:
+    """How many units the member's cart holds (one query)."""
+    total = CartItem.objects.filter(member=member).aggregate(units=Sum("quantity"))["units"]
+    return int(total or 0)
+
+
+def order_status_counts_of(*, member: Member) -> dict[str, int]:
+    """How many orders the member has in each status (one query)."""
+    rows = Order.objects.filter(member=member).values("status").annotate(count=Count("id"))
+    return {row["status"]: row["count"] for row in rows.order_by()}
+
+
 def member_orders(*, member: Member, status: str | None = None) -> QuerySet[Order]:
     orders = Order.objects.filter(member=member).prefetch_related("lines")
     return orders.filter(status=status) if status else orders

@@ -6,3 +6,8 @@ class StorefrontConfig(planes.PlaneAppConfig):
     label = "storefront"
     plane = "tenant"
     verbose_name = "Storefront"
+
+    def seed_defaults(self) -> None:
+        from themes.storefront.services.install import storefront_theme_seed
+
+        storefront_theme_seed()

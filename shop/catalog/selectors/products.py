@@ -521,3 +521,55 @@ def product_detail_data(*, product_id: int, currency: str, language: str) -> dic
         "options": options,
         "skus": skus,
     }
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    """What a list shows of a product: its card (title, price range, thumbnail) and live stock."""
+
+    id: int
+    title: str
+    subtitle: str
+    price_min_minor: int | None
+    price_max_minor: int | None
+    thumbnail: str | None  # storage name
+    stock: int
+
+
+def product_cards_for(*, product_ids: Sequence[int]) -> list[ProductCard]:
+    """The cards of the given products shoppers may see, in the order given (one query)."""
+    wanted = list(dict.fromkeys(int(pk) for pk in product_ids))
+    if not wanted:
+        return []
+    stock = (
+        Sku.objects.filter(product=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("product")
+        .annotate(total=models.Sum("stock"))
+        .values("total")
+    )
+    rows = {
+        row[0]: row
+        for row in products_storefront(Product.objects.filter(pk__in=wanted))
+        .annotate(stock_total=Subquery(stock))
+        .values_list("id", "card", "stock_total")
+    }
+    cards = []
+    for pk in wanted:
+        if pk not in rows:
+            continue
+        _pk, card, stock_total = rows[pk]
+        card = card or {}
+        price = card.get("price") or {}
+        cards.append(
+            ProductCard(
+                id=pk,
+                title=str(card.get("title", "")),
+                subtitle=str(card.get("subtitle", "")),
+                price_min_minor=price.get("min_minor"),
+                price_max_minor=price.get("max_minor"),
+                thumbnail=card.get("thumbnail"),
+                stock=int(stock_total or 0),
+            )
+        )
+    return cards

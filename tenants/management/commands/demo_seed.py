@@ -32,6 +32,7 @@ from tenants.services.audit import AuditContext, audit_record
 from tenants.services.provisioning import tenant_provision, with_spare_schema
 from tenants.services.signup import tenant_create_for_account
 from tenants.services.tenancy import tenant_profile_update, tenant_suspend
+from themes.storefront.demo import storefront_demo_seed
 
 DEMO_SLUG = "demo"
 DEMO_SHOP_NAME = "Demo Shop"
@@ -124,12 +125,15 @@ class Command(BaseCommand):
             created = catalog_demo_seed()
             orders = orders_demo_seed()
             commissions = distribution_demo_seed()
+            designed = storefront_demo_seed()
         if created:
             self.stdout.write(f"created the demo catalog ({created} products)")
         if orders:
             self.stdout.write(f"created the demo members and orders ({orders} orders)")
         if commissions:
             self.stdout.write(f"created the demo distribution chain ({commissions} commissions)")
+        if designed:
+            self.stdout.write("designed the demo storefront's home page (theme: daily)")
         self._closed_shop(owner=owner, admin=admin, context=context)
         agency_account = self._account(
             credentials,
