@@ -439,13 +439,6 @@ def _bad_post(request: HttpRequest) -> HttpResponse:
     return redirect(_editor_url(_tenant(request).slug, _page_of(request.POST.get("page"))))
 
 
-def _revision_current(revision: int) -> None:
-    """Refuse a stale revision (for actions whose services take none: discard, roll back)."""
-    draft = storefront_draft_get()
-    if draft is not None and draft.revision != revision:
-        raise DraftChangedError()
-
-
 def _posted_revision(request: HttpRequest) -> int | None:
     try:
         return int(request.POST.get("revision", ""))
@@ -627,8 +620,7 @@ def theme_discard(request: HttpRequest, slug: str) -> HttpResponse:
         return _bad_post(request)
     page = _page_of(form.cleaned_data["page"])
     try:
-        _revision_current(form.cleaned_data["revision"])
-        storefront_draft_discard(actor=_actor(request))
+        storefront_draft_discard(actor=_actor(request), revision=form.cleaned_data["revision"])
     except DomainError as error:
         return _refused(request, error, page)
     messages.success(request, _("Your unpublished changes are discarded."))
@@ -645,8 +637,9 @@ def theme_rollback(request: HttpRequest, slug: str, number: int) -> HttpResponse
         return _bad_post(request)
     page = _page_of(form.cleaned_data["page"])
     try:
-        _revision_current(form.cleaned_data["revision"])
-        version = storefront_rollback(number=number, actor=_actor(request))
+        version = storefront_rollback(
+            number=number, actor=_actor(request), revision=form.cleaned_data["revision"]
+        )
     except DomainError as error:
         return _refused(request, error, page)
     messages.success(

@@ -410,7 +410,10 @@ def console_home(request: HttpRequest) -> HttpResponse:
         }
         for tenant in tenant_list_for_account(account=_account(request))
     ]
-    return render(request, "frontend/console_home.html", {"shop_cards": shops})
+    agencies = list(agency_list_for_account(account=_account(request)))
+    return render(
+        request, "frontend/console_home.html", {"shop_cards": shops, "agencies": agencies}
+    )
 
 
 @require_GET

@@ -38,6 +38,7 @@ def _demo_counts() -> dict[str, int]:
     )
     from infra.db import tenant_schema
     from shop.orders.models import Order
+    from themes.storefront.models import StorefrontVersion
 
     with tenant_schema(Tenant.objects.get(slug="demo")):
         return {
@@ -53,6 +54,7 @@ def _demo_counts() -> dict[str, int]:
                 "applications": DistributorApplication,
                 "settlement_runs": SettlementRun,
                 "statements": Statement,
+                "storefront_versions": StorefrontVersion,
             }.items()
         }
 
@@ -78,6 +80,10 @@ def test_demo_seed_makes_the_demo_and_is_idempotent(
     home = Client(HTTP_HOST="demo.localhost").get("/").content.decode()
     assert "<title>Demo Shop</title>" in home
     assert "欢迎光临演示商店" in home
+    # and the storefront's home page is the designed one (published after the theme's default)
+    assert "春茶上新 明前龙井" in home
+    assert "成为分销员，分享赚佣金" in home
+    assert first_demo["storefront_versions"] == 2
     products = Client(HTTP_HOST="demo.localhost").get("/api/v1/products?page_size=50").json()
     assert products["count"] == 8
     search = Client(HTTP_HOST="demo.localhost").get("/api/v1/products?q=衬衫").json()

@@ -45,7 +45,8 @@ BUDGETS: list[tuple[str, int, Callable[[Client], Any]]] = [
     ("signup page", 0, lambda _client: Client().get("/signup/")),
     ("platform api: me", 3, lambda client: client.get("/api/platform/v1/me")),
     ("platform api: shops", 4, lambda client: client.get("/api/platform/v1/shops")),
-    ("console: shops", 3, lambda client: client.get("/console/")),
+    # The shops, and the agencies the account works for (their theme packages are linked).
+    ("console: shops", 4, lambda client: client.get("/console/")),
     ("console: dashboard", 4, lambda client: client.get("/console/alpha/")),
     # The settings page reads the WeChat mini-program and Official Account rows, one query each.
     ("console: settings", 9, lambda client: client.get("/console/alpha/settings/")),

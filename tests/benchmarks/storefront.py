@@ -4,10 +4,11 @@
         [--threads 2] [--connections 16] [--workers 2] [--sql] [--profile]
 
 Runs in a database of its own on the server of DATABASE_URL (default: the local server), which
-it creates, migrates and drops. One shop is provisioned (tests.support.shops), which publishes
-the built-in "daily" theme. Its catalog is made by the catalog services: products with two
-options of 2-3 values each (4-9 SKUs), one Pillow-made image with its thumbnail, on the shelf,
-spread over two root categories of four subcategories each. The shop's design is then edited
+it creates, migrates and drops. One shop is provisioned (tests.support.shops) and given the
+built-in "daily" theme, published, as on its first use (storefront_theme_seed). Its catalog is
+made by the catalog services: products with two options of 2-3 values each (4-9 SKUs), one
+Pillow-made image with its thumbnail, on the shelf, spread over two root categories of four
+subcategories each. The shop's design is then edited
 through the design services and published, so that the pages read products on a miss: the
 home page's first product grid shows a root category, its second one six picked products, and
 the product page's grid ("you may also like") the other root category.
@@ -174,10 +175,13 @@ def _design_edit(catalog: _Catalog) -> dict[str, int]:
     """Home: a category grid and a picked-products grid; product page: a category grid."""
     from themes.storefront.selectors import storefront_draft_get
     from themes.storefront.services.design import storefront_publish, storefront_section_update
+    from themes.storefront.services.install import storefront_theme_seed
 
+    # The default theme is installed on first use (a visit or the editor): the editor's here.
+    storefront_theme_seed()
     draft = storefront_draft_get()
     if draft is None:
-        raise RuntimeError("the new shop has no storefront design (no theme was seeded)")
+        raise RuntimeError("the shop has no storefront design after storefront_theme_seed")
     home = _grids(draft.pages, "home")
     product = _grids(draft.pages, "product")
     if len(home) < 2 or not product:

@@ -41,7 +41,7 @@ def test_my_shops_lists_only_the_account_shops(
     owner_client: Client, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     # when
-    with django_assert_max_num_queries(3):  # session, account, shops
+    with django_assert_max_num_queries(4):  # session, account, shops, agencies
         response = owner_client.get("/console/")
     # then
     html = response.content.decode()

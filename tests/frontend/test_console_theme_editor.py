@@ -989,4 +989,27 @@ def test_a_shop_without_a_theme_is_sent_to_the_library(owner_in_shop: Client, sh
     assert 'href="/console/alpha/theme/library/"' in editor
     assert "theme-preview" not in editor
     assert '<p class="muted" id="installed-theme">No theme is installed yet.</p>' in library
-    assert 'data-action="install">Install</button>' in _block(library, 'data-theme="minimal"', "</li>")
+    assert 'data-action="install">Install</button>' in _block(
+        library, 'data-theme="minimal"', "</li>"
+    )
+
+
+def test_the_editor_opens_every_page_and_section_of_the_built_in_themes(shop: Tenant) -> None:
+    # given
+    owner = console_client(shop, Role.OWNER, "theme-builtin@example.com")
+    for version in theme_builtin_sync():
+        theme_install(tenant=shop, version_id=version.pk, actor="account:0")
+        draft = _draft(shop)
+        for page, sections in draft.pages.items():
+            # when
+            response = owner.get(URL, {"page": page})
+            # then
+            assert response.status_code == 200, (version.package.handle, page)
+            for section in sections:
+                configured = owner.get(URL, {"page": page, "section": section["id"]})
+                assert configured.status_code == 200, (version.package.handle, section["type"])
+                assert 'id="section-form"' in configured.content.decode()
+        html = owner.get(URL).content.decode()
+        assert re.findall(
+            r'name="(setting-[a-z0-9_]+)"', _block(html, 'id="settings-form"', "</form>")
+        )

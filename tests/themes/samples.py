@@ -769,6 +769,7 @@ def _page_objects(page_type: str, *, full: bool) -> dict[str, Any]:
                 "orders_by_status": _orders_by_status(counts),
                 "addresses": _addresses() if full else [],
                 "address_action": ROUTES["account"],
+                "next": ROUTES["checkout"] if full else "",
                 "errors": [],
             }
         }

@@ -313,6 +313,71 @@ def test_every_page_renders(handle: str, page_type: str, full: bool) -> None:
             assert re.search(r'<form[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken"', form)
 
 
+def _section_types() -> list[tuple[str, str]]:
+    return [(handle, kind) for handle in THEMES for kind in _theme(handle).manifest["sections"]]
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["empty", "full"])
+@pytest.mark.parametrize(("handle", "section_type"), _section_types())
+def test_every_section_type_renders_on_its_own(handle: str, section_type: str, full: bool) -> None:
+    # given a section of each type with its default settings (full: with pictures set)
+    theme = _theme(handle)
+    context = sample_context("home", full=full, manifest=theme.manifest)
+    context["section"] = sample_section(theme.manifest, section_type, full=full)
+    # when it renders
+    html = theme.sandbox.render(
+        f"sections/{section_type}.liquid", context=context, options=_options(theme)
+    )
+    # then it renders with every string found, and every picture has a text alternative
+    assert _untranslated(theme, html) == []
+    for img in re.findall(r"<img[^>]*>", html):
+        assert re.search(r' src="https://media\.example/[^"]+"', img), img
+        assert " alt=" in img, img
+
+
+@pytest.mark.parametrize("handle", THEMES)
+def test_product_grid_shows_the_products_chosen_before_the_category(handle: str) -> None:
+    # given a product grid with two products chosen, three columns, and a category
+    theme = _theme(handle)
+    context = sample_context("home", full=True, manifest=theme.manifest)
+    section = sample_section(
+        theme.manifest, "product_grid", {"title": "店长推荐", "count": 2, "columns": "3"}, full=True
+    )
+    cards = sample_context("category", full=True)["collection"]["products"]
+    section["settings"]["products"] = [cards[4], cards[1], cards[0]]
+    # when it renders
+    html = theme.sandbox.render(
+        "sections/product_grid.liquid",
+        context={**context, "section": section},
+        options=_options(theme),
+    )
+    # then the first two chosen products show, in their order, three to a row
+    assert "店长推荐" in html
+    assert "product-grid--3" in html
+    assert html.index("散养土鸡蛋 30枚") < html.index("明前龙井 特级 250g")
+    assert "有机圣女果 500g" not in html
+
+
+@pytest.mark.parametrize("handle", THEMES)
+def test_recruitment_invites_members_but_not_distributors(handle: str) -> None:
+    # given the distributor recruitment section
+    theme = _theme(handle)
+    section = sample_section(theme.manifest, "distributor_recruitment", full=True)
+
+    def render(customer: dict[str, Any] | None) -> str:
+        context = sample_context("home", full=True, manifest=theme.manifest)
+        context.update(customer=customer, section=section)
+        return theme.sandbox.render(
+            "sections/distributor_recruitment.liquid", context=context, options=_options(theme)
+        )
+
+    distributor = sample_context("account", full=True)["customer"]
+    # then a visitor is invited to the distributor center; a distributor sees nothing
+    assert 'href="/distribution"' in render(None)
+    assert distributor["is_distributor"] is True
+    assert render(distributor).strip() == ""
+
+
 @pytest.mark.parametrize("handle", THEMES)
 def test_head_has_the_product_image_for_shares(handle: str) -> None:
     # given a product page with a picture
@@ -520,7 +585,7 @@ def test_checkout_without_an_address_links_to_the_account(handle: str) -> None:
     html = _page(handle, "checkout", full=False)
     # then the page says so and links to where addresses are added; the order cannot be placed
     assert "您还没有收货地址。" in html
-    assert 'href="/account#addresses"' in html
+    assert 'href="/account?next=%2Fcheckout#addresses"' in html
     assert re.search(r"<button type=\"submit\"[^>]*disabled>\s*提交订单", html)
 
 
@@ -600,6 +665,8 @@ def test_account_page_has_balance_shortcuts_addresses_and_logout(handle: str) ->
         "postal_code",
     ):
         assert f'name="{field}"' in address.group(1)
+    # and a member sent here by checkout goes back there after saving the address
+    assert '<input type="hidden" name="next" value="/checkout">' in address.group(1)
     # and logging out is a POST
     assert re.search(r'<form[^>]*action="/logout" method="post">', html)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from themes.storefront.cache import Design, design_cache_fill, design_cached
 from themes.storefront.models import StorefrontDraft, StorefrontVersion, ThemeInstall
@@ -70,12 +71,11 @@ def storefront_draft_get() -> StorefrontDraft | None:
 
 
 def storefront_installed_theme() -> ThemeInstall | None:
-    """The theme version the shop's live design uses (the draft's before the first publish)."""
-    live = StorefrontVersion.objects.select_related("install").filter(is_live=True).first()
-    if live is not None:
-        return live.install
-    draft = StorefrontDraft.objects.select_related("install").first()
-    return None if draft is None else draft.install
+    """The theme version the shop's live design uses (the draft's before the first publish);
+    one query."""
+    live = StorefrontVersion.objects.filter(is_live=True).values("install_id")[:1]
+    draft = StorefrontDraft.objects.values("install_id")[:1]
+    return ThemeInstall.objects.filter(pk=Coalesce(Subquery(live), Subquery(draft))).first()
 
 
 def storefront_versions(*, limit: int = 50) -> QuerySet[StorefrontVersion]:

@@ -91,7 +91,8 @@ def _values_clean(schema: list[dict[str, Any]], values: dict[str, Any]) -> dict[
         try:
             cleaned[key] = setting_value_clean(setting, value)
         except SettingValueInvalid as error:
-            fields[key] = [{"code": error.code, "message": error.message}]
+            # The specific reason (color_invalid, range_invalid …) when the check gives one.
+            fields[key] = error.fields.get(key) or [{"code": error.code, "message": error.message}]
     if fields:
         raise ValidationFailed(fields=fields)
     return cleaned
@@ -209,9 +210,14 @@ def storefront_publish(*, revision: int, actor: str, note: str = "") -> Storefro
 
 
 @transaction.atomic
-def storefront_rollback(*, number: int, actor: str) -> StorefrontVersion:
-    """Publish a copy of version `number` (theme version, settings, layouts); the draft too."""
-    draft = _draft_locked(None)
+def storefront_rollback(
+    *, number: int, actor: str, revision: int | None = None
+) -> StorefrontVersion:
+    """Publish a copy of version `number` (theme version, settings, layouts); the draft too.
+
+    With `revision`, refused (storefront_draft_changed) when the draft changed since.
+    """
+    draft = _draft_locked(revision)
     source = StorefrontVersion.objects.select_related("install").filter(number=number).first()
     if source is None:
         raise VersionNotFoundError()
@@ -223,9 +229,12 @@ def storefront_rollback(*, number: int, actor: str) -> StorefrontVersion:
 
 
 @transaction.atomic
-def storefront_draft_discard(*, actor: str) -> StorefrontDraft:
-    """Put the draft back to the live design (the editor's unpublished changes are dropped)."""
-    draft = _draft_locked(None)
+def storefront_draft_discard(*, actor: str, revision: int | None = None) -> StorefrontDraft:
+    """Put the draft back to the live design (the editor's unpublished changes are dropped).
+
+    With `revision`, refused (storefront_draft_changed) when the draft changed since.
+    """
+    draft = _draft_locked(revision)
     live = StorefrontVersion.objects.select_related("install").filter(is_live=True).first()
     if live is None:
         return draft

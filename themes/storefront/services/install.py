@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from themes.manifest import (
     PAGE_TYPES,
@@ -47,11 +47,8 @@ def _pages_clean(
             limit = spec.get("limit")
             if (limit and counts[section_type] > limit) or len(sections) >= SECTIONS_PER_PAGE_MAX:
                 continue
-            values = section.get("settings") or {}
-            try:
-                settings = section_settings_clean(manifest, section_type, values)
-            except SettingValueInvalid:
-                settings = section_settings_clean(manifest, section_type, {})
+            values = _values_fitted(spec.get("settings", []), section.get("settings") or {})
+            settings = section_settings_clean(manifest, section_type, values)
             sections.append(
                 {
                     "id": str(section.get("id") or section_id_new()),
@@ -63,18 +60,20 @@ def _pages_clean(
     return cleaned
 
 
+def _values_fitted(schema: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
+    """The values `schema` still accepts, each on its own (the others get their defaults)."""
+    fitted = {}
+    for setting in schema:
+        if setting["id"] in values:
+            try:
+                fitted[setting["id"]] = setting_value_clean(setting, values[setting["id"]])
+            except SettingValueInvalid:
+                continue
+    return fitted
+
+
 def _theme_settings_fitted(manifest: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return theme_settings_clean(manifest, values)
-    except SettingValueInvalid:
-        fitted = {}
-        for setting in manifest.get("settings", []):
-            if setting["id"] in values:
-                try:
-                    fitted[setting["id"]] = setting_value_clean(setting, values[setting["id"]])
-                except SettingValueInvalid:
-                    continue
-        return theme_settings_clean(manifest, fitted)
+    return theme_settings_clean(manifest, _values_fitted(manifest.get("settings", []), values))
 
 
 def storefront_theme_install(
@@ -129,7 +128,11 @@ def storefront_theme_install(
 
 
 def storefront_theme_seed() -> None:
-    """A new shop's design: the platform's default theme, published (nothing if it has one)."""
+    """A shop's first design: the platform's default theme, published (nothing if it has one).
+
+    Runs on first use (the first storefront page, the editor), once: concurrent first visits
+    wait for each other on a lock of the shop's schema and the later ones find the design.
+    """
     if StorefrontDraft.objects.exists():
         return
     # The built-in themes live in the control plane, shared by every shop.
@@ -137,11 +140,19 @@ def storefront_theme_seed() -> None:
     from themes.packages.services import theme_builtin_default_version
 
     version = theme_builtin_default_version()
-    storefront_theme_install(
-        bundle=theme_version_bundle(version_id=version.pk, with_assets=False),
-        package_id=version.package_id,
-        version_id=version.pk,
-        source="builtin",
-        actor="system",
-        publish=True,
-    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                [f"storefront-seed:{connection.schema_name}"],  # type: ignore[attr-defined]
+            )
+        if StorefrontDraft.objects.exists():
+            return
+        storefront_theme_install(
+            bundle=theme_version_bundle(version_id=version.pk, with_assets=False),
+            package_id=version.package_id,
+            version_id=version.pk,
+            source="builtin",
+            actor="system",
+            publish=True,
+        )

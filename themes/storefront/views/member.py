@@ -758,6 +758,7 @@ def storefront_account(request: HttpRequest, state: PageState) -> HttpResponseBa
         if member.pk
         else [],
         "address_action": route("storefront-account"),
+        "next": _safe_next(request, ""),
         "errors": errors,
     }
     meta = PageMeta(type="account", title=_("My account"))
