@@ -62,6 +62,7 @@ from themes.storefront.services.design import (
     storefront_settings_update,
 )
 from themes.storefront.services.images import ThemeImageInvalidError, theme_image_upload
+from themes.storefront.services.install import storefront_draft_ensure
 
 THEME_EDITOR_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.AGENCY})
 VERSIONS_SHOWN = 20
@@ -338,12 +339,10 @@ def _editor(
     tenant = _tenant(request)
     context = _console_context(request, "theme")
     can_edit = _can_edit(request)
-    draft = storefront_draft_get()
+    draft = storefront_draft_ensure()
     context.update(can_edit=can_edit, page=page, error=error)
     if error is not None:
         context.update(error_code=error.code, error_message=error_text(error))
-    if draft is None:
-        return render(request, "frontend/themes/editor.html", context, status=status)
     manifest = draft.install.manifest
     sections = list((draft.pages or {}).get(page) or [])
     categories = _Categories()
@@ -687,9 +686,9 @@ def theme_library(request: HttpRequest, slug: str) -> HttpResponse:
     """The installed theme and the themes this shop may install (built-in and its agency's)."""
     tenant = _tenant(request)
     context = _console_context(request, "theme")
-    draft = storefront_draft_get()
-    live = storefront_installed_theme() if draft is not None else None
-    install = draft.install if draft is not None else None
+    draft = storefront_draft_ensure()
+    live = storefront_installed_theme()
+    install = draft.install
     language = _language()
     context.update(
         can_edit=_can_edit(request),

@@ -19,7 +19,9 @@ from django.db import transaction
 
 from infra.db import schema_connection, tenant_schema
 
-_VERSION_KEY = "catalog:version"
+# Public: readers that batch their cache reads (the storefront's page cache) read it directly.
+CATALOG_VERSION_KEY = "catalog:version"
+_VERSION_KEY = CATALOG_VERSION_KEY
 
 
 def catalog_version() -> int:

@@ -976,22 +976,20 @@ def test_theme_names_and_labels_follow_the_console_language(
     assert '<label for="theme_setting-font_body">Body font</label>' in html
 
 
-def test_a_shop_without_a_theme_is_sent_to_the_library(owner_in_shop: Client, shop: Tenant) -> None:
-    # given
+def test_a_shop_without_a_theme_gets_the_default_one_when_the_editor_opens(
+    owner_in_shop: Client, shop: Tenant
+) -> None:
+    # given a shop that never had a theme
     schema_connection().set_tenant(shop)
     StorefrontDraft.objects.all().delete()
     StorefrontVersion.objects.all().delete()
-    # when
-    editor = owner_in_shop.get(URL).content.decode()
-    library = owner_in_shop.get(LIBRARY).content.decode()
-    # then
-    assert 'id="no-theme"' in editor
-    assert 'href="/console/alpha/theme/library/"' in editor
-    assert "theme-preview" not in editor
-    assert '<p class="muted" id="installed-theme">No theme is installed yet.</p>' in library
-    assert 'data-action="install">Install</button>' in _block(
-        library, 'data-theme="minimal"', "</li>"
-    )
+    # when its owner opens the editor
+    editor = owner_in_shop.get(URL)
+    # then the platform's default theme is installed and published, and the editor shows it
+    assert editor.status_code == 200
+    assert _draft(shop).install.handle == "daily"
+    assert list(StorefrontVersion.objects.values_list("number", "is_live")) == [(1, True)]
+    assert "theme-preview" in editor.content.decode()
 
 
 def test_the_editor_opens_every_page_and_section_of_the_built_in_themes(shop: Tenant) -> None:

@@ -703,7 +703,7 @@ def test_pending_application_shows_its_status_and_no_form(handle: str) -> None:
     theme = _theme(handle)
     context = sample_context("distribution", full=False, manifest=theme.manifest)
     context["distributor"].update(
-        can_apply=False, application={"status": "pending", "note": "<b>资料审核中</b>"}
+        can_apply=False, application={"status": "submitted", "note": "<b>资料审核中</b>"}
     )
     # when the distribution page renders
     html = _render(theme, "distribution", context, full=False)

@@ -11,6 +11,8 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
+from distribution.models import Distributor
+from distribution.services.settings import distribution_settings_update
 from infra.messaging import sms_outbox
 from shop.catalog.services.products import product_update
 from shop.customers.models import Member
@@ -351,3 +353,24 @@ def test_the_home_page_reads_the_same_number_of_queries_whatever_the_catalog(
     # then a fixed number of queries ran
     assert response.status_code == 200
     assert len(queries) == 4, [str(query["sql"])[:90] for query in queries]
+
+
+def test_a_member_becomes_a_distributor_from_the_h5_distributor_center(
+    daily: None, shop: Tenant, shop_client: Client
+) -> None:
+    # given a shop running distribution where everyone may be a distributor, and a member
+    distribution_settings_update(changes={"enabled": True, "qualification": "everyone"}, actor="t")
+    member = member_make(nickname="阿芳")
+    member_login(shop_client, member)
+    before = shop_client.get("/distribution").content.decode()
+    # when they apply from the distributor center
+    response = shop_client.post("/distribution", {"name": "", "phone": "", "reason": ""})
+    # then they are one at once, and the center shows their share link
+    assert 'action="/distribution"' in before
+    assert response.status_code == 302
+    assert response["Location"] == "/distribution"
+    distributor = Distributor.objects.get(member=member)
+    assert distributor.status == "active"
+    after = shop_client.get("/distribution").content.decode()
+    assert f"?ref={distributor.code}" in after
+    assert 'action="/distribution"' not in after

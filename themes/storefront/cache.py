@@ -5,12 +5,14 @@ The live design (theme version, settings, layouts) is read on every page; it is 
 commits: writers `set` it on commit, readers only `add` what they read from the database, so a
 reader that read before the commit never puts the old design back.
 
-Pages for visitors (no member session, GET, no preview) are cached whole, keyed by the live
-design's number, the catalog version (shop.catalog.cache: every catalog, stock and profile write
-bumps it), the shop's name, currency and language, and the absolute URL. A publish makes a new
-number, a catalog write a new version: older entries become unreachable at once and expire on
-their own. Personal pages (cart, checkout, orders, account, distribution, login) are never
-cached.
+Pages for visitors (no member session, GET, no preview) are cached whole, keyed by the shop's
+name, currency and language and the URL (with only the parameters the pages read), and stamped
+with the live design's number and the catalog version (shop.catalog.cache: every catalog, stock
+and profile write bumps it) they were rendered from. A hit is one round trip: the page, the
+design and the catalog version are read together and the page is served only while its stamps
+are the current ones, so a publish or a catalog write makes every older page stale at once (they
+expire on their own). Personal pages (cart, checkout, orders, account, distribution, login) are
+never cached.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from infra.db import schema_connection, tenant_schema
-from shop.catalog.cache import catalog_version
+from shop.catalog.cache import CATALOG_VERSION_KEY, catalog_version
 
 _DESIGN_KEY = "storefront:design"
 DESIGN_TIMEOUT_S = 24 * 3600
@@ -84,8 +86,7 @@ def design_changed() -> None:
 PAGE_PARAMETERS = ("q", "sort", "page", "ref")
 
 
-def page_cache_key(request: Any, design: Design) -> str:
-    """The cache key of a visitor's page: design number, catalog version, shop, URL."""
+def _page_key(request: Any) -> str:
     tenant = request.tenant
     query = urlencode(
         sorted((name, request.GET[name]) for name in PAGE_PARAMETERS if name in request.GET)
@@ -99,8 +100,54 @@ def page_cache_key(request: Any, design: Design) -> str:
             query,
         ]
     )
-    digest = hashlib.sha256(identity.encode()).hexdigest()
-    return f"storefront:page:{design.number}:{catalog_version()}:{digest}"
+    return f"storefront:page:{hashlib.sha256(identity.encode()).hexdigest()}"
+
+
+@dataclass(slots=True)
+class PageLookup:
+    """One read of the page cache: the page's key, the live design and the catalog version as
+    the cache has them (None: not there), and the page when it is still current."""
+
+    key: str
+    design: Design | None
+    catalog_version: int
+    body: bytes | None
+
+
+def page_cache_lookup(request: Any) -> PageLookup:
+    """A visitor's page from the cache, in one round trip with what makes it current (a second
+    one starts the catalog version when the cache has none).
+
+    The entry is stamped with the design number and catalog version it was rendered with;
+    it is served only while both are still the current ones.
+    """
+    key = _page_key(request)
+    found = cache.get_many([_DESIGN_KEY, CATALOG_VERSION_KEY, key])
+    data = found.get(_DESIGN_KEY)
+    design = None if data is None else Design(**data)
+    version = found.get(CATALOG_VERSION_KEY)
+    if version is None:  # never read, or evicted: start one now, before the page is rendered
+        version = catalog_version()
+    entry = found.get(key)
+    body = None
+    if (
+        design is not None
+        and version is not None
+        and entry is not None
+        and entry[0] == design.number
+        and entry[1] == version
+    ):
+        body = entry[2]
+    return PageLookup(key=key, design=design, catalog_version=version, body=body)
+
+
+def page_cache_store(lookup: PageLookup, *, design: Design, body: bytes) -> None:
+    """Keep a page rendered after `lookup` missed, stamped with what it was rendered from.
+
+    Both stamps were read before rendering: a write or a publish committing meanwhile changed
+    them, so the entry is stale from the start and never served.
+    """
+    cache.set(lookup.key, (design.number, lookup.catalog_version, body), timeout=PAGE_TIMEOUT_S)
 
 
 def page_cache_enabled() -> bool:

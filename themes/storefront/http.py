@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -33,10 +32,10 @@ from shop.customers.phones import phone_decrypt, phone_mask
 from shop.customers.selectors.members import member_token_get
 from shop.orders.selectors import cart_units
 from themes.storefront.cache import (
-    PAGE_TIMEOUT_S,
     Design,
     page_cache_enabled,
-    page_cache_key,
+    page_cache_lookup,
+    page_cache_store,
 )
 from themes.storefront.rendering import PageMeta, page_render
 from themes.storefront.sandbox import ThemeRenderError
@@ -168,20 +167,8 @@ def storefront_page(*, cacheable: bool = False) -> Callable[[PageView], PageView
                 if not _preview_valid(request, token):
                     return _plain(request, "storefront/preview_expired.html", 403, {})
                 preview = True
-            design = storefront_draft_design() if preview else storefront_live_design()
-            if design is None and not preview:
-                # A shop opened before themes existed gets the default theme on its first visit.
-                storefront_theme_seed()
-                design = storefront_live_design()
-            if design is None:
-                return _plain(
-                    request,
-                    "storefront/unavailable.html",
-                    503,
-                    {"shop": request.tenant},  # type: ignore[attr-defined]
-                )
             member = None if preview else session_member(request)
-            key = None
+            lookup = None
             if (
                 cacheable
                 and request.method == "GET"
@@ -189,21 +176,36 @@ def storefront_page(*, cacheable: bool = False) -> Callable[[PageView], PageView
                 and member is None
                 and page_cache_enabled()
             ):
-                key = page_cache_key(request, design)
-                body = cache.get(key)
-                if body is not None:
-                    return storefront_headers(HttpResponse(body), preview=False)
+                lookup = page_cache_lookup(request)
+                if lookup.body is not None:
+                    return storefront_headers(HttpResponse(lookup.body), preview=False)
+            if preview:
+                design = storefront_draft_design()
+            else:
+                design = lookup.design if lookup is not None else None
+                design = design or storefront_live_design()
+                if design is None:
+                    # A shop opened before themes existed gets the default theme now.
+                    storefront_theme_seed()
+                    design = storefront_live_design()
+            if design is None:
+                return _plain(
+                    request,
+                    "storefront/unavailable.html",
+                    503,
+                    {"shop": request.tenant},  # type: ignore[attr-defined]
+                )
             state = PageState(design=design, member=member, preview=preview)
             try:
                 response = view(request, state, *args, **kwargs)
             except ThemeRenderError as error:
                 return theme_error_response(request, error, preview=preview)
             if (
-                key is not None
+                lookup is not None
                 and response.status_code == 200
                 and isinstance(response, HttpResponse)
             ):
-                cache.set(key, response.content, timeout=PAGE_TIMEOUT_S)
+                page_cache_store(lookup, design=design, body=response.content)
             return storefront_headers(response, preview=preview)
 
         return wrapped

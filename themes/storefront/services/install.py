@@ -156,3 +156,13 @@ def storefront_theme_seed() -> None:
             actor="system",
             publish=True,
         )
+
+
+def storefront_draft_ensure() -> StorefrontDraft:
+    """The editor's draft; a shop that never had a theme gets the default one first (as its
+    storefront would on its first visit)."""
+    draft = StorefrontDraft.objects.select_related("install").first()
+    if draft is None:
+        storefront_theme_seed()
+        draft = StorefrontDraft.objects.select_related("install").get()
+    return draft
