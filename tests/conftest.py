@@ -16,8 +16,8 @@ from django.test import Client
 from infra.db import schema_connection
 from tenants.models import Domain, Tenant
 from tenants.services.provisioning import spare_pool_refill
-from themes.packages.models import ThemeAsset, ThemePackage, ThemeVersion
 from tests.support.shops import shop_provision
+from themes.packages.models import ThemeAsset, ThemePackage, ThemeVersion
 
 # Fixture modules every test folder may use: the fake WeChat Pay (`fake_wechatpay`, `wechatpay`).
 pytest_plugins = ["tests.support.wechatpay"]
