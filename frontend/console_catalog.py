@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -45,8 +44,9 @@ from frontend.catalog_forms import (
     catalog_errors_apply,
     disable_all,
 )
+from frontend.console_access import console_editor_required, console_role_in, console_tenant
 from frontend.links import storefront_url
-from frontend.views import _console_context, _console_tenant_required
+from frontend.views import _console_context
 from infra.errors import DomainError
 from shop.catalog.errors import CategoryNotFoundError, ProductNotFoundError
 from shop.catalog.selectors.categories import category_get
@@ -91,28 +91,11 @@ CATALOG_EDITOR_ROLES = frozenset(
 )
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    _console_tenant_required(request)
-    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
-    return tenant
-
-
-def _can_edit(request: HttpRequest) -> bool:
-    return getattr(request, "console_role", None) in CATALOG_EDITOR_ROLES
-
-
-def _editor_required(request: HttpRequest) -> Tenant:
-    tenant = _tenant(request)
-    if not _can_edit(request):
-        raise PermissionDenied
-    return tenant
-
-
 def _shop_file_url(request: HttpRequest, url: str) -> str:
     """A shop's file, from the shop's own host: the console's host never serves shop content
     (S3 URLs are absolute already)."""
     if url.startswith("/"):
-        return storefront_url(_tenant(request).slug, request).rstrip("/") + url
+        return storefront_url(console_tenant(request).slug, request).rstrip("/") + url
     return url
 
 
@@ -146,7 +129,7 @@ def _list_url(tenant: Tenant) -> str:
 @require_GET
 def product_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Every product: search, filters, sort, pages; bulk on and off the shelf."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     context = _console_context(request, "products")
     categories = category_choices()
     form = ProductFilterForm(request.GET, categories=categories)
@@ -172,7 +155,7 @@ def product_list(request: HttpRequest, slug: str) -> HttpResponse:
         form=form,
         page=page,
         items=items,
-        can_edit=_can_edit(request),
+        can_edit=console_role_in(request, CATALOG_EDITOR_ROLES),
         filtered=any(filters[name] for name in ("query", "category_id", "shelf", "stock")),
         query_prefix=f"{urlencode(kept)}&" if kept else "",
         current_url=request.get_full_path(),
@@ -200,7 +183,7 @@ def _next_list_url(request: HttpRequest, tenant: Tenant, target: str) -> str:
 @require_POST
 def products_shelf(request: HttpRequest, slug: str) -> HttpResponse:
     """Put the checked products on the shelf, or take them off."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     form = ProductsShelfForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -232,7 +215,11 @@ def products_shelf(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def product_new(request: HttpRequest, slug: str) -> HttpResponse:
     """A new product with its options (the SKUs follow from them)."""
-    tenant = _editor_required(request) if request.method == "POST" else _tenant(request)
+    tenant = (
+        console_editor_required(request, CATALOG_EDITOR_ROLES)
+        if request.method == "POST"
+        else console_tenant(request)
+    )
     form = ProductCreateForm(
         request.POST or None,
         initial={"stock": 0, "weight_grams": 0},
@@ -265,10 +252,12 @@ def product_new(request: HttpRequest, slug: str) -> HttpResponse:
                 )
                 return redirect("console-product", slug=tenant.slug, product_id=product.pk)
         status = 400
-    if not _can_edit(request):
+    if not console_role_in(request, CATALOG_EDITOR_ROLES):
         disable_all(form)
     context = _console_context(request, "products")
-    context.update(form=form, can_edit=_can_edit(request), catalog_tab="products")
+    context.update(
+        form=form, can_edit=console_role_in(request, CATALOG_EDITOR_ROLES), catalog_tab="products"
+    )
     return render(request, "frontend/catalog/product_new.html", context, status=status)
 
 
@@ -304,10 +293,10 @@ def _product_page(
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     context = _console_context(request, "products")
     currency = tenant.currency
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, CATALOG_EDITOR_ROLES)
     skus = product_console_skus(product)
     fields_form = fields_form or ProductFieldsForm(
         initial={
@@ -362,9 +351,9 @@ def _product_url(tenant: Tenant, product_id: int, anchor: str = "") -> str:
 def product_edit(request: HttpRequest, slug: str, product_id: int) -> HttpResponse:
     """A product's page; POST saves its own fields (title, texts, category, shelf)."""
     if request.method == "GET":
-        _tenant(request)
+        console_tenant(request)
         return _product_page(request, _product(product_id))
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     form = ProductFieldsForm(request.POST, categories=category_choices())
     if form.is_valid():
@@ -390,7 +379,7 @@ def product_edit(request: HttpRequest, slug: str, product_id: int) -> HttpRespon
 @require_POST
 def product_options(request: HttpRequest, slug: str, product_id: int) -> HttpResponse:
     """Set the options; new combinations get SKUs, removed ones are switched off."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     form = ProductOptionsForm(request.POST, currency=tenant.currency)
     if form.is_valid():
@@ -416,7 +405,7 @@ def product_options(request: HttpRequest, slug: str, product_id: int) -> HttpRes
 @require_POST
 def product_skus(request: HttpRequest, slug: str, product_id: int) -> HttpResponse:
     """Save the SKU table: codes, prices, weights, on sale, stock (set or adjusted)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     skus = product_console_skus(product)
     form = SkuTableForm(request.POST, skus=skus, currency=tenant.currency, labels=_sku_labels(skus))
@@ -434,7 +423,7 @@ def product_skus(request: HttpRequest, slug: str, product_id: int) -> HttpRespon
 @require_POST
 def product_images_add(request: HttpRequest, slug: str, product_id: int) -> HttpResponse:
     """Upload pictures; each is checked on its own (a bad one is listed, the others kept)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     form = ImagesUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -468,7 +457,7 @@ def _product_action(
     notice: str,
 ) -> HttpResponse:
     """Run a service from a button of the product page; its error shows in `section`."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     try:
         action()
     except DomainError as error:
@@ -481,7 +470,7 @@ def _product_action(
 
 @require_POST
 def product_images_order(request: HttpRequest, slug: str, product_id: int) -> HttpResponse:
-    _editor_required(request)
+    console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     form = ImageOrderForm(request.POST)
     if not form.is_valid():
@@ -501,7 +490,7 @@ def product_images_order(request: HttpRequest, slug: str, product_id: int) -> Ht
 def product_image_remove(
     request: HttpRequest, slug: str, product_id: int, image_id: int
 ) -> HttpResponse:
-    _editor_required(request)
+    console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     image = next((image for image in product.images.all() if image.pk == image_id), None)
     if image is None:
@@ -517,7 +506,7 @@ def product_image_remove(
 
 @require_POST
 def product_shelf(request: HttpRequest, slug: str, product_id: int) -> HttpResponse:
-    _editor_required(request)
+    console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     form = ShelfForm(request.POST)
     if not form.is_valid():
@@ -537,7 +526,7 @@ def product_shelf(request: HttpRequest, slug: str, product_id: int) -> HttpRespo
 @require_POST
 def product_remove(request: HttpRequest, slug: str, product_id: int) -> HttpResponse:
     """Delete a product softly: gone from every list, its SKUs kept for past orders."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     product = _product(product_id)
     try:
         product_delete(product=product)
@@ -560,7 +549,7 @@ def _categories_page(
     status: int = 200,
 ) -> HttpResponse:
     context = _console_context(request, "products")
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, CATALOG_EDITOR_ROLES)
     entries = category_entries()
     choices = [(entry.category.pk, entry.path) for entry in entries]
     siblings: dict[int | None, list[int]] = {}
@@ -609,13 +598,13 @@ def _categories_url(tenant: Tenant) -> str:
 @require_GET
 def categories(request: HttpRequest, slug: str) -> HttpResponse:
     """The category tree: create, rename, move, reorder, delete."""
-    _tenant(request)
+    console_tenant(request)
     return _categories_page(request)
 
 
 @require_POST
 def category_add(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     form = CategoryCreateForm(request.POST, categories=category_choices())
     if form.is_valid():
         try:
@@ -635,7 +624,7 @@ def category_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def category_rename(request: HttpRequest, slug: str, category_id: int) -> HttpResponse:
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     category = _category_or_404(category_id)
     form = CategoryRenameForm(request.POST, prefix=f"c{category.pk}")
     if form.is_valid():
@@ -656,7 +645,7 @@ def category_rename(request: HttpRequest, slug: str, category_id: int) -> HttpRe
 @require_POST
 def category_relocate(request: HttpRequest, slug: str, category_id: int) -> HttpResponse:
     """Move a category (and its subtree) under another one, at the end of its children."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     category = _category_or_404(category_id)
     form = CategoryMoveForm(request.POST, categories=category_choices(), prefix=f"m{category.pk}")
     if form.is_valid():
@@ -678,7 +667,7 @@ def category_relocate(request: HttpRequest, slug: str, category_id: int) -> Http
 @require_POST
 def categories_order(request: HttpRequest, slug: str) -> HttpResponse:
     """Reorder the children of one category (or the top level)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     form = CategoryOrderForm(request.POST)
     if form.is_valid():
         try:
@@ -697,7 +686,7 @@ def categories_order(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def category_remove(request: HttpRequest, slug: str, category_id: int) -> HttpResponse:
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, CATALOG_EDITOR_ROLES)
     category = _category_or_404(category_id)
     name = category.name
     try:
@@ -716,7 +705,11 @@ def category_remove(request: HttpRequest, slug: str, category_id: int) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def catalog_import(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload a CSV (one row per SKU); errors are listed by row, all or nothing unless chosen."""
-    tenant = _editor_required(request) if request.method == "POST" else _tenant(request)
+    tenant = (
+        console_editor_required(request, CATALOG_EDITOR_ROLES)
+        if request.method == "POST"
+        else console_tenant(request)
+    )
     form = CsvImportForm(request.POST or None, request.FILES or None)
     result = None
     status = 200
@@ -740,14 +733,14 @@ def catalog_import(request: HttpRequest, slug: str) -> HttpResponse:
             status = 200 if partial else 400
         else:
             status = 400
-    if not _can_edit(request):
+    if not console_role_in(request, CATALOG_EDITOR_ROLES):
         disable_all(form)
     context = _console_context(request, "products")
     context.update(
         form=form,
         result=result,
         columns=CSV_COLUMNS,
-        can_edit=_can_edit(request),
+        can_edit=console_role_in(request, CATALOG_EDITOR_ROLES),
         catalog_tab="csv",
     )
     return render(request, "frontend/catalog/import.html", context, status=status)
@@ -756,7 +749,7 @@ def catalog_import(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def catalog_export(request: HttpRequest, slug: str) -> HttpResponse:
     """The catalog as CSV (one row per SKU), in the format the import reads."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     day = timezone.now().astimezone(ZoneInfo(tenant.time_zone)).strftime("%Y%m%d")
     response = HttpResponse(
         catalog_csv_export(currency=tenant.currency), content_type="text/csv; charset=utf-8"

@@ -32,9 +32,10 @@ from distribution.services.settings import (
     distribution_settings_update,
 )
 from frontend.catalog_forms import MoneyField, amount_major, catalog_errors_apply, disable_all
-from frontend.views import _console_context, _console_tenant_required
+from frontend.console_access import console_role_in, console_tenant
+from frontend.views import _console_context
 from infra.errors import DomainError
-from tenants.models import Role, Tenant
+from tenants.models import Role
 
 # Roles that may change the distribution settings (they carry legal risk); others only look.
 DISTRIBUTION_EDITOR_ROLES = frozenset({Role.OWNER, Role.ADMIN})
@@ -452,22 +453,12 @@ def _initial(settings: Any, currency: str) -> dict[str, Any]:
     }
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    _console_tenant_required(request)
-    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
-    return tenant
-
-
-def _can_edit(request: HttpRequest) -> bool:
-    return getattr(request, "console_role", None) in DISTRIBUTION_EDITOR_ROLES
-
-
 def _page(
     request: HttpRequest, *, form: DistributionSettingsForm | None = None, status: int = 200
 ) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     settings = distribution_settings_get()
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, DISTRIBUTION_EDITOR_ROLES)
     if form is None:
         form = DistributionSettingsForm(
             initial=_initial(settings, tenant.currency), currency=tenant.currency
@@ -504,8 +495,8 @@ def distribution_settings(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def distribution_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = _tenant(request)
-    if not _can_edit(request):
+    tenant = console_tenant(request)
+    if not console_role_in(request, DISTRIBUTION_EDITOR_ROLES):
         raise PermissionDenied
     form = DistributionSettingsForm(request.POST, currency=tenant.currency)
     if form.is_valid():

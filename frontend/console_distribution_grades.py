@@ -42,10 +42,10 @@ from distribution.services.rates import (
 )
 from distribution.services.settings import distribution_settings_get, distribution_settings_update
 from frontend.catalog_forms import MoneyField, amount_major, catalog_errors_apply, disable_all
+from frontend.console_access import console_role_in, console_tenant
 from frontend.console_distribution import (
+    DISTRIBUTION_EDITOR_ROLES,
     LEVELS,
-    _can_edit,
-    _tenant,
     bp_to_percent,
     percent_to_bp,
 )
@@ -319,7 +319,7 @@ def _grade_or_404(grade_id: int) -> Any:
 
 
 def _require_editor(request: HttpRequest) -> None:
-    if not _can_edit(request):
+    if not console_role_in(request, DISTRIBUTION_EDITOR_ROLES):
         raise PermissionDenied
 
 
@@ -335,8 +335,8 @@ def _list_page(
     product_rate: ProductRateForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    tenant = _tenant(request)
-    can_edit = _can_edit(request)
+    tenant = console_tenant(request)
+    can_edit = console_role_in(request, DISTRIBUTION_EDITOR_ROLES)
     grades = grade_list()
     settings = distribution_settings_get()
     if override is None:
@@ -393,7 +393,7 @@ def _list_page(
 def _form_page(
     request: HttpRequest, *, form: GradeForm, grade: Any | None, status: int = 200
 ) -> HttpResponse:
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, DISTRIBUTION_EDITOR_ROLES)
     if not can_edit:
         disable_all(form)
     context = _console_context(request, "distribution")
@@ -414,7 +414,7 @@ def grades(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def grade_new(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     if request.method == "POST":
         _require_editor(request)
         form = GradeForm(request.POST, currency=tenant.currency)
@@ -435,7 +435,7 @@ def grade_new(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def grade_edit(request: HttpRequest, slug: str, grade_id: int) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     grade = _grade_or_404(grade_id)
     if request.method == "POST":
         _require_editor(request)
@@ -455,7 +455,7 @@ def grade_edit(request: HttpRequest, slug: str, grade_id: int) -> HttpResponse:
 
 @require_POST
 def grade_remove(request: HttpRequest, slug: str, grade_id: int) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     grade = _grade_or_404(grade_id)
     try:
@@ -470,7 +470,7 @@ def grade_remove(request: HttpRequest, slug: str, grade_id: int) -> HttpResponse
 @require_POST
 def grade_override(request: HttpRequest, slug: str) -> HttpResponse:
     """Set a distributor's grade by hand, with a note (audited)."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     form = GradeOverrideForm(request.POST, grades=list(grade_list()))
     if form.is_valid():
@@ -507,7 +507,7 @@ def grade_override(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def rate_source_save(request: HttpRequest, slug: str) -> HttpResponse:
     """Where commission rates come from (the settings' rate source)."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     form = RateSourceForm(request.POST)
     if form.is_valid():
@@ -527,7 +527,7 @@ def rate_source_save(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def product_rate_save(request: HttpRequest, slug: str) -> HttpResponse:
     """Set a product's (or an SKU's) own per-level rates."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     form = ProductRateForm(request.POST, currency=tenant.currency)
     if form.is_valid():
@@ -552,7 +552,7 @@ def product_rate_save(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def product_rate_delete(request: HttpRequest, slug: str, rate_id: int) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     if not product_rate_remove(rate_id=rate_id):
         raise Http404

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -56,11 +55,16 @@ from distribution.services.qualification import (
     distributor_enable,
 )
 from frontend.catalog_forms import PAGE_SIZES
+from frontend.console_access import (
+    console_actor,
+    console_editor_required,
+    console_role_in,
+    console_tenant,
+)
 from frontend.console_distribution import DISTRIBUTION_EDITOR_ROLES, commission_rows
-from frontend.views import _console_context, _console_tenant_required
+from frontend.views import _console_context
 from infra.errors import DomainError
 from shop.customers.phones import phone_decrypt, phone_mask
-from tenants.models import Tenant
 
 DISTRIBUTOR_STATUSES: dict[str, Promise] = {
     "active": gettext_lazy("Active"),
@@ -174,30 +178,9 @@ class AppointForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=500)
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    _console_tenant_required(request)
-    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
-    return tenant
-
-
-def _can_edit(request: HttpRequest) -> bool:
-    return getattr(request, "console_role", None) in DISTRIBUTION_EDITOR_ROLES
-
-
-def _require_editor(request: HttpRequest) -> Tenant:
-    tenant = _tenant(request)
-    if not _can_edit(request):
-        raise PermissionDenied
-    return tenant
-
-
-def _actor(request: HttpRequest) -> str:
-    return f"account:{request.user.pk}"
-
-
 def _context(request: HttpRequest, tab: str) -> dict[str, Any]:
     context = _console_context(request, "distribution")
-    context.update(tab=tab, can_edit=_can_edit(request))
+    context.update(tab=tab, can_edit=console_role_in(request, DISTRIBUTION_EDITOR_ROLES))
     return context
 
 
@@ -222,7 +205,7 @@ def _query_prefix(kept: dict[str, Any]) -> str:
 @require_GET
 def distributor_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Every distributor: status tabs with counts, search by name, phone or code, pages."""
-    _tenant(request)
+    console_tenant(request)
     context = _context(request, "distributors")
     form = DistributorFilterForm(request.GET)
     data = form.valid()
@@ -276,7 +259,7 @@ def distributor_list(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def distributor_appoint_view(request: HttpRequest, slug: str) -> HttpResponse:
     """Appoint a member (found by member number or phone number) as a distributor."""
-    tenant = _require_editor(request)
+    tenant = console_editor_required(request, DISTRIBUTION_EDITOR_ROLES)
     form = AppointForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a member number or phone number."))
@@ -287,7 +270,7 @@ def distributor_appoint_view(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("console-distribution-distributors", slug=tenant.slug)
     try:
         distributor_appoint(
-            member_id=member.pk, actor=_actor(request), note=form.cleaned_data["note"]
+            member_id=member.pk, actor=console_actor(request), note=form.cleaned_data["note"]
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -305,7 +288,7 @@ def _level(request: HttpRequest) -> int:
 def distributor_detail(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
     """A distributor: status and how they got it, upline and why, team by level, earnings and
     their latest commissions."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     distributor = distributor_console_get(member_id=member_id)
     if distributor is None:
         raise Http404
@@ -369,7 +352,7 @@ def distributor_detail(request: HttpRequest, slug: str, member_id: int) -> HttpR
 @require_POST
 def distributor_status_view(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
     """Disable, enable or appoint the distributor (owner and admins), with an optional note."""
-    tenant = _require_editor(request)
+    tenant = console_editor_required(request, DISTRIBUTION_EDITOR_ROLES)
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     actions = {
@@ -383,7 +366,7 @@ def distributor_status_view(request: HttpRequest, slug: str, member_id: int) -> 
     else:
         service, done = action
         try:
-            service(member_id=member_id, actor=_actor(request), note=note)
+            service(member_id=member_id, actor=console_actor(request), note=note)
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -397,7 +380,7 @@ def distributor_status_view(request: HttpRequest, slug: str, member_id: int) -> 
 @require_GET
 def application_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The applications: those to review first (oldest first), then the decided ones."""
-    _tenant(request)
+    console_tenant(request)
     context = _context(request, "applications")
     status = request.GET.get("status", "submitted")
     if status not in APPLICATION_STATUSES:
@@ -430,19 +413,19 @@ def application_list(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def application_decide(request: HttpRequest, slug: str, application_id: int) -> HttpResponse:
     """Approve or reject an application (owner and admins); a rejection needs a note."""
-    tenant = _require_editor(request)
+    tenant = console_editor_required(request, DISTRIBUTION_EDITOR_ROLES)
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     decision = request.POST.get("decision", "")
     try:
         if decision == "approve":
             distributor_application_approve(
-                application_id=application_id, actor=_actor(request), note=note
+                application_id=application_id, actor=console_actor(request), note=note
             )
             messages.success(request, _("Approved: the member is a distributor now."))
         elif decision == "reject":
             distributor_application_reject(
-                application_id=application_id, actor=_actor(request), note=note
+                application_id=application_id, actor=console_actor(request), note=note
             )
             messages.success(request, _("Rejected: the member sees your note."))
         else:
@@ -460,7 +443,7 @@ def application_decide(request: HttpRequest, slug: str, application_id: int) -> 
 def commission_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Orders with commissions, newest first, each with who earned what on it and who did not
     and why; by state and level."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     context = _context(request, "commissions")
     form = CommissionFilterForm(request.GET)
     data = form.valid()
@@ -505,7 +488,7 @@ def commission_list(request: HttpRequest, slug: str) -> HttpResponse:
 def order_explanation_json(request: HttpRequest, slug: str, order_id: int) -> JsonResponse:
     """The order's commission explanation as JSON (for the merchant's own tools): each member
     considered, their part, and what they earned or why they did not."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     order = orders_by_id(order_ids=[order_id]).get(order_id)
     if order is None:
         raise Http404
@@ -541,7 +524,7 @@ def order_explanation_json(request: HttpRequest, slug: str, order_id: int) -> Js
 @require_GET
 def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     """The best distributors by net earnings, this month (shop time) or of all time."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     context = _context(request, "leaderboard")
     period = request.GET.get("period", "month")
     if period not in RANKING_PERIODS:

@@ -37,7 +37,8 @@ from distribution.services.regions import (
 from distribution.services.risk import risk_flag_reject, risk_flag_release, risk_flags_list
 from distribution.services.team import team_bonus_results, team_bonus_runs
 from frontend.catalog_forms import amount_major, catalog_errors_apply, disable_all
-from frontend.console_distribution import PercentField, _can_edit, _tenant, bp_to_percent
+from frontend.console_access import console_role_in, console_tenant
+from frontend.console_distribution import DISTRIBUTION_EDITOR_ROLES, PercentField, bp_to_percent
 from frontend.views import _console_context
 from infra.errors import DomainError
 
@@ -69,7 +70,7 @@ KIND_LABELS: dict[str, Promise] = {
 
 
 def _require_editor(request: HttpRequest) -> None:
-    if not _can_edit(request):
+    if not console_role_in(request, DISTRIBUTION_EDITOR_ROLES):
         raise PermissionDenied
 
 
@@ -129,7 +130,7 @@ class ReviewForm(forms.Form):
 @require_GET
 def risk_holds(request: HttpRequest, slug: str) -> HttpResponse:
     """The held commissions: open ones by default, or the released / rejected."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     status = request.GET.get("status", "open")
     if status not in STATUS_LABELS:
         status = "open"
@@ -154,7 +155,7 @@ def risk_holds(request: HttpRequest, slug: str) -> HttpResponse:
         )
     context = _console_context(request, "distribution")
     context.update(
-        can_edit=_can_edit(request),
+        can_edit=console_role_in(request, DISTRIBUTION_EDITOR_ROLES),
         rows=rows,
         status=status,
         statuses=list(STATUS_LABELS.items()),
@@ -164,7 +165,7 @@ def risk_holds(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _review(request: HttpRequest, flag_id: int, *, release: bool) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     form = ReviewForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
@@ -249,7 +250,7 @@ ALIASES = {"member_id": "member", "rate_bp": "rate"}
 def _agents_page(
     request: HttpRequest, *, form: RegionalAgentForm | None = None, status: int = 200
 ) -> HttpResponse:
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, DISTRIBUTION_EDITOR_ROLES)
     if form is None:
         form = RegionalAgentForm(initial={"active": True})
         if not can_edit:
@@ -269,13 +270,13 @@ def _agents_page(
 
 @require_GET
 def regional_agents(request: HttpRequest, slug: str) -> HttpResponse:
-    _tenant(request)
+    console_tenant(request)
     return _agents_page(request)
 
 
 @require_POST
 def regional_agent_new(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     form = RegionalAgentForm(request.POST)
     if form.is_valid():
@@ -298,9 +299,9 @@ def _agent_or_404(agent_id: int) -> Any:
 
 @require_http_methods(["GET", "POST"])
 def regional_agent_edit(request: HttpRequest, slug: str, agent_id: int) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     agent = _agent_or_404(agent_id)
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, DISTRIBUTION_EDITOR_ROLES)
     status = 200
     if request.method == "POST":
         _require_editor(request)
@@ -336,7 +337,7 @@ def regional_agent_edit(request: HttpRequest, slug: str, agent_id: int) -> HttpR
 
 @require_POST
 def regional_agent_stop(request: HttpRequest, slug: str, agent_id: int) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     _require_editor(request)
     try:
         regional_agent_disable(agent_id=agent_id)
@@ -360,7 +361,7 @@ def _month(text: str) -> date | None:
 @require_GET
 def team_bonus(request: HttpRequest, slug: str) -> HttpResponse:
     """The months run, and one month's results (the latest by default)."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     runs = team_bonus_runs()
     chosen = _month(request.GET.get("month", ""))
     run = next((r for r in runs if r.month == chosen), runs[0] if runs else None)

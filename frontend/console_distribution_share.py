@@ -30,7 +30,8 @@ from distribution.services.share import (
     poster_template_update,
 )
 from frontend.catalog_forms import catalog_errors_apply, disable_all
-from frontend.console_distribution import _can_edit, _tenant
+from frontend.console_access import console_role_in, console_tenant
+from frontend.console_distribution import DISTRIBUTION_EDITOR_ROLES
 from frontend.views import _console_context
 from infra.errors import DomainError
 
@@ -76,9 +77,9 @@ class PosterBackgroundForm(forms.Form):
 def _page(
     request: HttpRequest, *, form: PosterTemplateForm | None = None, status: int = 200
 ) -> HttpResponse:
-    _tenant(request)
+    console_tenant(request)
     template = poster_template_get()
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, DISTRIBUTION_EDITOR_ROLES)
     if form is None:
         form = PosterTemplateForm(
             initial={name: getattr(template, name) for name in TEMPLATE_FIELDS}
@@ -104,8 +105,8 @@ def poster_template_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def poster_template_save(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = _tenant(request)
-    if not _can_edit(request):
+    tenant = console_tenant(request)
+    if not console_role_in(request, DISTRIBUTION_EDITOR_ROLES):
         raise PermissionDenied
     form = PosterTemplateForm(request.POST)
     if form.is_valid():
@@ -123,8 +124,8 @@ def poster_template_save(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def poster_background_save(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = _tenant(request)
-    if not _can_edit(request):
+    tenant = console_tenant(request)
+    if not console_role_in(request, DISTRIBUTION_EDITOR_ROLES):
         raise PermissionDenied
     form = PosterBackgroundForm(request.POST, request.FILES)
     upload = request.FILES.get("background")
@@ -144,5 +145,5 @@ def poster_background_save(request: HttpRequest, slug: str) -> HttpResponse:
 @never_cache
 def poster_template_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """The saved template drawn with sample content, as a PNG."""
-    _tenant(request)
+    console_tenant(request)
     return HttpResponse(poster_preview(), content_type="image/png")

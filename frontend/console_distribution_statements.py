@@ -34,7 +34,8 @@ from distribution.services.statements import (
     statements_of_month,
 )
 from frontend.catalog_forms import amount_major
-from frontend.console_distribution import _can_edit, _tenant
+from frontend.console_access import console_role_in, console_tenant
+from frontend.console_distribution import DISTRIBUTION_EDITOR_ROLES
 from frontend.views import _console_context
 
 RUNS_SHOWN = 12
@@ -76,7 +77,7 @@ class StatementsGenerateForm(forms.Form):
 
 def _today(request: HttpRequest) -> date:
     """Today in the shop's time zone."""
-    return timezone.localtime(timezone.now(), ZoneInfo(_tenant(request).time_zone)).date()
+    return timezone.localtime(timezone.now(), ZoneInfo(console_tenant(request).time_zone)).date()
 
 
 def _name(member: Any) -> str:
@@ -94,7 +95,7 @@ def _row(statement: Any, currency: str) -> dict[str, Any]:
 def _page(
     request: HttpRequest, *, form: StatementsGenerateForm | None = None, status: int = 200
 ) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     months = statement_months()
     month = month_parse(request.GET.get("month", "")) or (months[0] if months else None)
     statements = list(statements_of_month(month=month)) if month is not None else []
@@ -102,7 +103,7 @@ def _page(
         name: amount_major(sum(getattr(item, name) for item in statements), tenant.currency)
         for name in FIELDS
     }
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, DISTRIBUTION_EDITOR_ROLES)
     context = _console_context(request, "distribution")
     context.update(
         months=months,
@@ -129,8 +130,8 @@ def distribution_statements(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def distribution_statements_generate(request: HttpRequest, slug: str) -> HttpResponse:
     """(Re)write a month's statements from the ledger now."""
-    tenant = _tenant(request)
-    if not _can_edit(request):
+    tenant = console_tenant(request)
+    if not console_role_in(request, DISTRIBUTION_EDITOR_ROLES):
         raise PermissionDenied
     form = StatementsGenerateForm(request.POST, today=_today(request))
     if not form.is_valid():
@@ -150,7 +151,7 @@ def distribution_statements_generate(request: HttpRequest, slug: str) -> HttpRes
 @require_GET
 def distribution_statement_member(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
     """One distributor's statements, newest month first."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     statements = list(statements_for_member(member_id=member_id).select_related("member"))
     context = _console_context(request, "distribution")
     context.update(
@@ -182,7 +183,7 @@ CSV_HEADER = [
 @require_GET
 def distribution_statements_csv(request: HttpRequest, slug: str) -> HttpResponse:
     """A month's statements as CSV (amounts in major units of the shop's currency)."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     month = month_parse(request.GET.get("month", ""))
     if month is None:
         months = statement_months()

@@ -35,8 +35,9 @@ from distribution.services.withdrawals import (
     withdrawal_transfer,
     withdrawals_for_console,
 )
+from frontend.console_access import console_actor, console_tenant
 from frontend.console_distribution import CHANNEL_LABELS
-from frontend.views import _console_context, _console_tenant_required
+from frontend.views import _console_context
 from infra.errors import DomainError
 from shop.payments.gateways.base import GatewayError
 from tenants.models import Role, Tenant
@@ -69,18 +70,8 @@ class PaidForm(forms.Form):
     )
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    _console_tenant_required(request)
-    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
-    return tenant
-
-
 def _can_act(request: HttpRequest) -> bool:
     return getattr(request, "console_role", None) in WITHDRAWAL_ACTOR_ROLES
-
-
-def _actor(request: HttpRequest) -> str:
-    return f"account:{request.user.pk}"
 
 
 def _state(value: str | None) -> str:
@@ -129,7 +120,7 @@ def _page(
     forms_by_id: dict[int, dict[str, forms.Form]] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    _tenant(request)
+    console_tenant(request)
     can_act = _can_act(request)
     counts = withdrawal_state_counts()
     paginator = Paginator(
@@ -162,7 +153,7 @@ def withdrawal_queue(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _act(request: HttpRequest) -> Tenant:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     if not _can_act(request):
         raise PermissionDenied
     return tenant
@@ -177,7 +168,7 @@ def _back(tenant: Tenant, request: HttpRequest, notice: str) -> HttpResponse:
 
 
 def _failed(request: HttpRequest, error: Exception) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     message = error.message if isinstance(error, DomainError) else str(error)
     messages.error(request, message)
     state = _state(request.POST.get("state"))
@@ -192,7 +183,7 @@ def withdrawal_approve_view(request: HttpRequest, slug: str, withdrawal_id: int)
     tenant = _act(request)
     _withdrawal(withdrawal_id)
     try:
-        withdrawal_approve(withdrawal_id=withdrawal_id, actor=_actor(request))
+        withdrawal_approve(withdrawal_id=withdrawal_id, actor=console_actor(request))
     except DomainError as error:
         return _failed(request, error)
     return _back(tenant, request, _("The withdrawal is approved."))
@@ -208,7 +199,7 @@ def withdrawal_reject_view(request: HttpRequest, slug: str, withdrawal_id: int) 
         try:
             withdrawal_reject(
                 withdrawal_id=withdrawal_id,
-                actor=_actor(request),
+                actor=console_actor(request),
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as error:
@@ -232,7 +223,7 @@ def withdrawal_paid_view(request: HttpRequest, slug: str, withdrawal_id: int) ->
         try:
             withdrawal_mark_paid(
                 withdrawal_id=withdrawal_id,
-                actor=_actor(request),
+                actor=console_actor(request),
                 reference=form.cleaned_data["reference"],
             )
         except DomainError as error:
@@ -264,7 +255,7 @@ def withdrawal_retry_view(request: HttpRequest, slug: str, withdrawal_id: int) -
     tenant = _act(request)
     _withdrawal(withdrawal_id)
     try:
-        withdrawal_retry(withdrawal_id=withdrawal_id, actor=_actor(request))
+        withdrawal_retry(withdrawal_id=withdrawal_id, actor=console_actor(request))
         withdrawal = withdrawal_transfer(withdrawal_id=withdrawal_id)
     except (DomainError, GatewayError) as error:
         return _failed(request, error)

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from distribution.selectors import order_commission_explanation_for_console
 from frontend.catalog_forms import catalog_errors_apply
+from frontend.console_access import console_actor, console_tenant
 from frontend.console_distribution import commission_rows
 from frontend.order_labels import AFTER_SALE_STATUSES, ORDER_STATUSES
 from frontend.orders_forms import (
@@ -36,7 +37,7 @@ from frontend.orders_forms import (
     ShipForm,
 )
 from frontend.templatetags.console_format import money
-from frontend.views import _console_context, _console_tenant_required
+from frontend.views import _console_context
 from infra.errors import DomainError
 from shop.core.idempotency import idempotent
 from shop.customers.phones import phone_decrypt, phone_mask
@@ -88,12 +89,6 @@ AFTER_SALE_TAB_TITLES = {
 AFTER_SALES_PAGE_SIZE = 20
 
 
-def _tenant(request: HttpRequest) -> Tenant:
-    _console_tenant_required(request)
-    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
-    return tenant
-
-
 def _role(request: HttpRequest) -> str | None:
     return getattr(request, "console_role", None)
 
@@ -106,12 +101,8 @@ def _can_refund(request: HttpRequest) -> bool:
     return _role(request) in REFUND_ROLES
 
 
-def _actor(request: HttpRequest) -> str:
-    return f"account:{request.user.pk}"
-
-
 def _require(request: HttpRequest, allowed: Callable[[HttpRequest], bool]) -> Tenant:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     if not allowed(request):
         raise PermissionDenied
     return tenant
@@ -154,7 +145,7 @@ def _line_summary(order: Any) -> dict[str, Any]:
 @require_GET
 def order_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Every order: status tabs with counts, search, creation dates, pages."""
-    _tenant(request)
+    console_tenant(request)
     context = orders_context(request, "orders")
     form = OrderFilterForm(request.GET)
     filters = form.filters()
@@ -267,7 +258,7 @@ def _order_page(
 
 @require_GET
 def order_detail(request: HttpRequest, slug: str, order_id: int) -> HttpResponse:
-    _tenant(request)
+    console_tenant(request)
     return _order_page(request, _order(order_id))
 
 
@@ -288,7 +279,7 @@ def order_ship_view(request: HttpRequest, slug: str, order_id: int) -> HttpRespo
                 order=order,
                 carrier=form.cleaned_data["carrier"],
                 tracking_number=form.cleaned_data["tracking_number"],
-                actor=_actor(request),
+                actor=console_actor(request),
             )
         except DomainError as error:
             catalog_errors_apply(form, error)
@@ -315,7 +306,9 @@ def order_cancel_view(request: HttpRequest, slug: str, order_id: int) -> HttpRes
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
-            order_cancel(order=order, actor=_actor(request), reason=form.cleaned_data["reason"])
+            order_cancel(
+                order=order, actor=console_actor(request), reason=form.cleaned_data["reason"]
+            )
         except DomainError as error:
             catalog_errors_apply(form, error)
         else:
@@ -339,14 +332,17 @@ def order_refund_view(request: HttpRequest, slug: str, order_id: int) -> HttpRes
 
         def refund() -> tuple[int, Any]:
             after_sale = order_refund_by_merchant(
-                order=order, items=items, reason=form.cleaned_data["reason"], actor=_actor(request)
+                order=order,
+                items=items,
+                reason=form.cleaned_data["reason"],
+                actor=console_actor(request),
             )
             return 200, {"after_sale_id": after_sale.pk, "amount_minor": after_sale.amount_minor}
 
         try:
             _status, done = idempotent(
                 scope="console_refund",
-                owner=_actor(request),
+                owner=console_actor(request),
                 key=form.cleaned_data["idempotency_key"],
                 request={
                     "order": order.pk,
@@ -398,7 +394,7 @@ def order_payment_confirm(
     except PaymentNotFoundError as error:
         raise Http404 from error
     try:
-        outcome = payment_offline_confirm(payment=payment, actor=_actor(request))
+        outcome = payment_offline_confirm(payment=payment, actor=console_actor(request))
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("console-order", slug=tenant.slug, order_id=order.pk)
@@ -471,7 +467,7 @@ def _after_sales_page(
 @require_GET
 def after_sale_list(request: HttpRequest, slug: str) -> HttpResponse:
     """After-sale requests by stage: to review, returns, refunding, closed."""
-    _tenant(request)
+    console_tenant(request)
     tab = request.GET.get("tab", "review")
     return _after_sales_page(request, tab=tab if tab in AFTER_SALE_TABS else "review")
 
@@ -488,7 +484,7 @@ def _decide(
     form = AfterSaleDecisionForm(request.POST, prefix=f"as{after_sale.pk}")
     if form.is_valid():
         try:
-            decide(after_sale, _actor(request), form.cleaned_data["note"])
+            decide(after_sale, console_actor(request), form.cleaned_data["note"])
         except DomainError as error:
             catalog_errors_apply(form, error)
         else:

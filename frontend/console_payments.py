@@ -36,8 +36,9 @@ from billing.services.connect import (
     stripe_onboarding_start,
     wechatpay_sub_merchant_set,
 )
+from frontend.console_access import console_tenant
 from frontend.forms import form_errors_apply
-from frontend.views import _console_context, _console_tenant_required
+from frontend.views import _console_context
 from infra.errors import DomainError
 from tenants.models import Account, Tenant
 from tenants.selectors.wechat import miniprogram_get
@@ -85,12 +86,6 @@ class WeChatSubMerchantForm(forms.Form):
     active = forms.BooleanField(
         label=gettext_lazy("Take payments through this sub-merchant"), required=False
     )
-
-
-def _tenant(request: HttpRequest) -> Tenant:
-    _console_tenant_required(request)
-    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
-    return tenant
 
 
 def _role(request: HttpRequest) -> str:
@@ -141,7 +136,7 @@ def _page(
 @require_GET
 def payments_settings(request: HttpRequest, slug: str) -> HttpResponse:
     """The shop's payment accounts and their state."""
-    _tenant(request)
+    console_tenant(request)
     return _page(request)
 
 
@@ -157,7 +152,7 @@ def _stripe_urls(request: HttpRequest, slug: str) -> dict[str, str]:
 
 
 def _stripe_editor_required(request: HttpRequest) -> Tenant:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     if not _can_connect_stripe(request):
         raise PermissionDenied
     return tenant
@@ -204,7 +199,7 @@ def stripe_refresh(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def stripe_return(request: HttpRequest, slug: str) -> HttpResponse:
     """Back from Stripe's onboarding: ask Stripe how far the account got, and say so."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     account = payment_account_of(tenant_id=tenant.pk, provider=PaymentProvider.STRIPE)
     if account is not None:
         try:
@@ -232,7 +227,7 @@ def stripe_return(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def wechatpay_save(request: HttpRequest, slug: str) -> HttpResponse:
     """Platform staff record the shop's WeChat Pay sub-merchant."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     if not _is_platform_staff(request):
         raise PermissionDenied
     form = WeChatSubMerchantForm(request.POST)

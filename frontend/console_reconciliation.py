@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.catalog_forms import catalog_errors_apply
-from frontend.console_orders import _require, _tenant, actor_names, orders_context
+from frontend.console_access import console_tenant
+from frontend.console_orders import _require, actor_names, orders_context
 from frontend.order_labels import GATEWAYS, MISMATCH_KIND_HELP, MISMATCH_KINDS
 from frontend.orders_forms import MismatchResolveForm, ReconcileRunForm
 from infra.errors import DomainError
@@ -66,7 +67,7 @@ def _page(
     run_form: ReconcileRunForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     kind = request.GET.get("kind", "")
     kind = kind if kind in MISMATCH_KINDS else ""
     counts = reconciliation_mismatch_counts()

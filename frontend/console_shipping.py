@@ -18,7 +18,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frontend.catalog_forms import catalog_errors_apply, disable_all
-from frontend.console_orders import _can_act, _require, _tenant, orders_context
+from frontend.console_access import console_tenant
+from frontend.console_orders import _can_act, _require, orders_context
 from frontend.orders_forms import (
     FEE_ALIASES,
     TEMPLATE_ALIASES,
@@ -60,7 +61,7 @@ def _template(template_id: int) -> Any:
 @require_GET
 def shipping_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Every template with its fees, rules and how many products it charges."""
-    _tenant(request)
+    console_tenant(request)
     context = orders_context(request, "shipping")
     context.update(templates=list(shipping_templates_for_console()))
     return render(request, "frontend/orders/shipping_list.html", context)
@@ -157,7 +158,7 @@ def _save(
 
 @require_http_methods(["GET", "POST"])
 def shipping_new(request: HttpRequest, slug: str) -> HttpResponse:
-    tenant = _require(request, _can_act) if request.method == "POST" else _tenant(request)
+    tenant = _require(request, _can_act) if request.method == "POST" else console_tenant(request)
     if request.method == "POST":
         form, formset, saved = _save(request, tenant, None)
         if saved is not None:
@@ -177,7 +178,7 @@ def shipping_new(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def shipping_edit(request: HttpRequest, slug: str, template_id: int) -> HttpResponse:
-    tenant = _require(request, _can_act) if request.method == "POST" else _tenant(request)
+    tenant = _require(request, _can_act) if request.method == "POST" else console_tenant(request)
     template = _template(template_id)
     if request.method == "POST":
         form, formset, saved = _save(request, tenant, template)
@@ -238,7 +239,7 @@ def shipping_products(request: HttpRequest, slug: str, template_id: int) -> Http
     if request.method == "POST":
         _require(request, _can_act)
     else:
-        _tenant(request)
+        console_tenant(request)
     template = _template(template_id)
     assign_form = ProductAssignForm(request.POST or None)
     if request.method == "POST" and assign_form.is_valid():

@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -29,10 +28,16 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend.console_access import (
+    console_actor,
+    console_editor_required,
+    console_role_in,
+    console_tenant,
+)
 from frontend.console_orders import actor_names
 from frontend.links import storefront_url
 from frontend.theme_forms import ThemeSettingsForm
-from frontend.views import _console_context, _console_tenant_required
+from frontend.views import _console_context
 from infra.errors import DomainError, ValidationFailed
 from shop.catalog.selectors.categories import category_tree
 from shop.catalog.selectors.console import category_choices, product_console_rows
@@ -146,27 +151,6 @@ class InstallForm(forms.Form):
 
 
 # --- Helpers
-
-
-def _tenant(request: HttpRequest) -> Tenant:
-    _console_tenant_required(request)
-    tenant: Tenant = request.console_tenant  # type: ignore[attr-defined]
-    return tenant
-
-
-def _can_edit(request: HttpRequest) -> bool:
-    return getattr(request, "console_role", None) in THEME_EDITOR_ROLES
-
-
-def _editor_required(request: HttpRequest) -> Tenant:
-    tenant = _tenant(request)
-    if not _can_edit(request):
-        raise PermissionDenied
-    return tenant
-
-
-def _actor(request: HttpRequest) -> str:
-    return f"account:{request.user.pk}"
 
 
 def _language() -> str:
@@ -336,9 +320,9 @@ def _editor(
     error: DomainError | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     context = _console_context(request, "theme")
-    can_edit = _can_edit(request)
+    can_edit = console_role_in(request, THEME_EDITOR_ROLES)
     draft = storefront_draft_ensure()
     context.update(can_edit=can_edit, page=page, error=error)
     if error is not None:
@@ -435,7 +419,7 @@ class _BadPost(Exception):
 
 def _bad_post(request: HttpRequest) -> HttpResponse:
     messages.error(request, _("The form was incomplete; nothing was changed. Try again."))
-    return redirect(_editor_url(_tenant(request).slug, _page_of(request.POST.get("page"))))
+    return redirect(_editor_url(console_tenant(request).slug, _page_of(request.POST.get("page"))))
 
 
 def _posted_revision(request: HttpRequest) -> int | None:
@@ -448,7 +432,7 @@ def _posted_revision(request: HttpRequest) -> int | None:
 @require_POST
 def theme_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
     """Save the theme settings form (uploaded images are stored first)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     page = _page_of(request.POST.get("page"))
     draft = storefront_draft_get()
     if draft is None:
@@ -462,7 +446,7 @@ def theme_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         stored = _uploads_store(form)
         storefront_settings_update(
-            revision=draft.revision, values=form.changes(stored), actor=_actor(request)
+            revision=draft.revision, values=form.changes(stored), actor=console_actor(request)
         )
     except (ValidationFailed, ThemeImageInvalidError) as error:
         form.domain_error_apply(error)
@@ -489,7 +473,7 @@ def _uploads_store(form: ThemeSettingsForm) -> dict[str, str]:
 @require_POST
 def theme_section_add(request: HttpRequest, slug: str) -> HttpResponse:
     """Add a section (with its defaults) to the end of a page, and open its settings."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     try:
         form = _posted(request, SectionAddForm)
     except _BadPost:
@@ -500,7 +484,7 @@ def theme_section_add(request: HttpRequest, slug: str) -> HttpResponse:
             revision=form.cleaned_data["revision"],
             page=page,
             section_type=form.cleaned_data["section_type"],
-            actor=_actor(request),
+            actor=console_actor(request),
         )
     except DomainError as error:
         return _refused(request, error, page)
@@ -511,7 +495,7 @@ def theme_section_add(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def theme_section_save(request: HttpRequest, slug: str, section_id: str) -> HttpResponse:
     """Save a section's settings form."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     page = _page_of(request.POST.get("page"))
     draft = storefront_draft_get()
     if draft is None:
@@ -531,7 +515,7 @@ def theme_section_save(request: HttpRequest, slug: str, section_id: str) -> Http
             page=page,
             section_id=section_id,
             values=form.changes(stored),
-            actor=_actor(request),
+            actor=console_actor(request),
         )
     except (ValidationFailed, ThemeImageInvalidError) as error:
         form.domain_error_apply(error)
@@ -545,7 +529,7 @@ def theme_section_save(request: HttpRequest, slug: str, section_id: str) -> Http
 @require_POST
 def theme_section_move(request: HttpRequest, slug: str, section_id: str) -> HttpResponse:
     """Move a section up or down its page (the button posts the position it goes to)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     try:
         form = _posted(request, SectionMoveForm)
     except _BadPost:
@@ -557,7 +541,7 @@ def theme_section_move(request: HttpRequest, slug: str, section_id: str) -> Http
             page=page,
             section_id=section_id,
             position=form.cleaned_data["position"],
-            actor=_actor(request),
+            actor=console_actor(request),
         )
     except DomainError as error:
         return _refused(request, error, page)
@@ -567,7 +551,7 @@ def theme_section_move(request: HttpRequest, slug: str, section_id: str) -> Http
 @require_POST
 def theme_section_remove(request: HttpRequest, slug: str, section_id: str) -> HttpResponse:
     """Take a section off its page."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     try:
         form = _posted(request, DraftForm)
     except _BadPost:
@@ -578,7 +562,7 @@ def theme_section_remove(request: HttpRequest, slug: str, section_id: str) -> Ht
             revision=form.cleaned_data["revision"],
             page=page,
             section_id=section_id,
-            actor=_actor(request),
+            actor=console_actor(request),
         )
     except DomainError as error:
         return _refused(request, error, page)
@@ -589,7 +573,7 @@ def theme_section_remove(request: HttpRequest, slug: str, section_id: str) -> Ht
 @require_POST
 def theme_publish(request: HttpRequest, slug: str) -> HttpResponse:
     """Publish the draft as a new live version."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     try:
         form = _posted(request, PublishForm)
     except _BadPost:
@@ -598,7 +582,7 @@ def theme_publish(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         version = storefront_publish(
             revision=form.cleaned_data["revision"],
-            actor=_actor(request),
+            actor=console_actor(request),
             note=form.cleaned_data["note"].strip(),
         )
     except DomainError as error:
@@ -612,14 +596,16 @@ def theme_publish(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def theme_discard(request: HttpRequest, slug: str) -> HttpResponse:
     """Drop the draft's unpublished changes (back to the live version)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     try:
         form = _posted(request, DraftForm)
     except _BadPost:
         return _bad_post(request)
     page = _page_of(form.cleaned_data["page"])
     try:
-        storefront_draft_discard(actor=_actor(request), revision=form.cleaned_data["revision"])
+        storefront_draft_discard(
+            actor=console_actor(request), revision=form.cleaned_data["revision"]
+        )
     except DomainError as error:
         return _refused(request, error, page)
     messages.success(request, _("Your unpublished changes are discarded."))
@@ -629,7 +615,7 @@ def theme_discard(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def theme_rollback(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """Publish a copy of an older version (the draft becomes it too)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     try:
         form = _posted(request, DraftForm)
     except _BadPost:
@@ -637,7 +623,7 @@ def theme_rollback(request: HttpRequest, slug: str, number: int) -> HttpResponse
     page = _page_of(form.cleaned_data["page"])
     try:
         version = storefront_rollback(
-            number=number, actor=_actor(request), revision=form.cleaned_data["revision"]
+            number=number, actor=console_actor(request), revision=form.cleaned_data["revision"]
         )
     except DomainError as error:
         return _refused(request, error, page)
@@ -684,14 +670,14 @@ def _library_rows(tenant: Tenant, install: Any) -> list[dict[str, Any]]:
 @require_GET
 def theme_library(request: HttpRequest, slug: str) -> HttpResponse:
     """The installed theme and the themes this shop may install (built-in and its agency's)."""
-    tenant = _tenant(request)
+    tenant = console_tenant(request)
     context = _console_context(request, "theme")
     draft = storefront_draft_ensure()
     live = storefront_installed_theme()
     install = draft.install
     language = _language()
     context.update(
-        can_edit=_can_edit(request),
+        can_edit=console_role_in(request, THEME_EDITOR_ROLES),
         install=install,
         install_name=label_text(install.name, language) if install is not None else "",
         live=live,
@@ -705,7 +691,7 @@ def theme_library(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def theme_library_install(request: HttpRequest, slug: str) -> HttpResponse:
     """Install a theme version: the draft switches to it (preview it, then publish)."""
-    tenant = _editor_required(request)
+    tenant = console_editor_required(request, THEME_EDITOR_ROLES)
     form = InstallForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a theme from the list."))
@@ -714,7 +700,7 @@ def theme_library_install(request: HttpRequest, slug: str) -> HttpResponse:
         theme_install(
             tenant=tenant,
             version_id=form.cleaned_data["version_id"],
-            actor=_actor(request),
+            actor=console_actor(request),
             context=AuditContext.from_request(request),
         )
     except (ThemeNotAvailable, DomainError) as error:

@@ -21,7 +21,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import warnings
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -45,6 +44,7 @@ from distribution.services.bindings import CODE_ALPHABET
 from distribution.services.qualification import distributor_qualify_on_demand
 from infra.db import schema_connection
 from infra.errors import ValidationFailed
+from infra.images import image_checked
 from infra.money import Money
 from shop.catalog.models import Product
 from shop.catalog.selectors.products import product_get, product_price_range
@@ -388,33 +388,15 @@ def poster_template_update(*, changes: dict[str, Any]) -> PosterTemplate:
 
 
 def _background_checked(file: IO[bytes]) -> tuple[bytes, str]:
-    invalid = PosterImageInvalidError(_("Upload a JPEG, PNG or WebP picture of at most 5 MB."))
-    content = file.read(BACKGROUND_MAX_BYTES + 1)
-    if not content or len(content) > BACKGROUND_MAX_BYTES:
-        raise invalid
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                if image.format not in BACKGROUND_FORMATS:
-                    raise invalid
-                width, height = image.size
-                if width * height > BACKGROUND_MAX_PIXELS:
-                    raise invalid
-                image.verify()
-                extension = BACKGROUND_FORMATS[image.format]
-    except PosterImageInvalidError:
-        raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as error:
-        raise invalid from error
-    return content, extension
+    checked = image_checked(
+        file,
+        max_bytes=BACKGROUND_MAX_BYTES,
+        max_pixels=BACKGROUND_MAX_PIXELS,
+        formats=BACKGROUND_FORMATS,
+    )
+    if checked is None:
+        raise PosterImageInvalidError(_("Upload a JPEG, PNG or WebP picture of at most 5 MB."))
+    return checked.content, checked.extension
 
 
 def poster_background_set(*, file: IO[bytes] | None) -> PosterTemplate:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import uuid
-import warnings
 from collections.abc import Sequence
 from typing import IO
 
@@ -12,10 +11,11 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from infra.db import schema_connection, tenant_schema
 from infra.errors import ValidationFailed
+from infra.images import image_checked
 from shop.catalog.cache import catalog_changed
 from shop.catalog.errors import ImageInvalidError
 from shop.catalog.lock_objects import product_lock
@@ -35,32 +35,12 @@ def _invalid() -> ImageInvalidError:
 
 def _read_checked(file: IO[bytes]) -> tuple[bytes, str, tuple[int, int]]:
     """The bytes, extension and pixel size, or ImageInvalidError (too big, format, damage)."""
-    content = file.read(IMAGE_MAX_BYTES + 1)
-    if not content or len(content) > IMAGE_MAX_BYTES:
+    checked = image_checked(
+        file, max_bytes=IMAGE_MAX_BYTES, max_pixels=IMAGE_MAX_PIXELS, formats=IMAGE_FORMATS
+    )
+    if checked is None:
         raise _invalid()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                if image.format not in IMAGE_FORMATS:
-                    raise _invalid()
-                width, height = image.size
-                if width * height > IMAGE_MAX_PIXELS:
-                    raise _invalid()
-                image.verify()
-                extension = IMAGE_FORMATS[image.format]
-    except ImageInvalidError:
-        raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as error:
-        raise _invalid() from error
-    return content, extension, (width, height)
+    return checked.content, checked.extension, (checked.width, checked.height)
 
 
 def _thumbnail(content: bytes) -> bytes:

@@ -8,20 +8,17 @@ rollbacks may still use them.
 
 from __future__ import annotations
 
-import io
 import uuid
-import warnings
 from typing import IO
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, UnidentifiedImageError
 
 from infra.errors import DomainError
+from infra.images import image_checked
 
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 IMAGE_MAX_PIXELS = 25_000_000
-IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 IMAGE_FOLDER = "themes"
 
 
@@ -33,32 +30,10 @@ class ThemeImageInvalidError(DomainError):
 
 def _checked(file: IO[bytes]) -> tuple[bytes, str]:
     """The bytes and extension of a valid image, or ThemeImageInvalidError."""
-    content = file.read(IMAGE_MAX_BYTES + 1)
-    if not content or len(content) > IMAGE_MAX_BYTES:
+    checked = image_checked(file, max_bytes=IMAGE_MAX_BYTES, max_pixels=IMAGE_MAX_PIXELS)
+    if checked is None:
         raise ThemeImageInvalidError()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                if image.format not in IMAGE_FORMATS:
-                    raise ThemeImageInvalidError()
-                width, height = image.size
-                if width * height > IMAGE_MAX_PIXELS:
-                    raise ThemeImageInvalidError()
-                image.verify()
-                extension = IMAGE_FORMATS[image.format]
-    except ThemeImageInvalidError:
-        raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as error:
-        raise ThemeImageInvalidError() from error
-    return content, extension
+    return checked.content, checked.extension
 
 
 def theme_image_upload(*, file: IO[bytes]) -> str:
