@@ -875,6 +875,7 @@ def sample_context(
         "routes": dict(ROUTES),
         "categories": _categories() if full else [],
         "customer": None if visitor else _customer(full=full),
+        "notices": [{"level": "error", "text": "<b>库存不足</b>"}] if full and not visitor else [],
         "csrf_token": "" if visitor else "csrf-t0ken",
         "request": {"path": _PAGE_META[page_type][1], "language": "zh-Hans", "preview": False},
     }

@@ -763,3 +763,11 @@ def test_pages_render_in_english(handle: str) -> None:
         full=True,
         language="en",
     )
+
+
+@pytest.mark.parametrize("handle", THEMES)
+def test_the_layout_shows_the_notices_of_the_last_action_escaped(handle: str) -> None:
+    # given a member's page with a notice (the sample's refused cart change)
+    html = _page(handle, "cart", full=True)
+    # then it shows, as an error, escaped
+    assert '<p class="notice notice--error">&lt;b&gt;库存不足&lt;/b&gt;</p>' in html

@@ -375,3 +375,36 @@ def test_a_member_becomes_a_distributor_from_the_h5_distributor_center(
     after = shop_client.get("/distribution").content.decode()
     assert f"?ref={distributor.code}" in after
     assert 'action="/distribution"' not in after
+
+
+def test_a_refused_cart_change_is_said_on_the_next_page(
+    daily: None, shop: Tenant, shop_client: Client
+) -> None:
+    # given a member on a product page, and a variant that is no longer for sale
+    member = member_make()
+    member_login(shop_client, member)
+    product = product_make(title="限量茶", stock=2)
+    # when they try to put it in the cart
+    response = shop_client.post(
+        "/cart/add",
+        {"sku_id": 999999, "quantity": 1},
+        HTTP_REFERER=f"http://alpha.localhost/products/{product.pk}",
+    )
+    page = shop_client.get(response["Location"]).content.decode()
+    # then they are back on the product page, which says why, and the cart is empty
+    assert response["Location"] == f"http://alpha.localhost/products/{product.pk}"
+    assert 'class="notice notice--error"' in page
+    assert CartItem.objects.filter(member=member).count() == 0
+
+
+def test_a_cart_change_never_sends_the_shopper_to_another_site(
+    daily: None, shop: Tenant, shop_client: Client
+) -> None:
+    # given a member and a refused change coming from a foreign page
+    member_login(shop_client, member_make())
+    # when
+    response = shop_client.post(
+        "/cart/add", {"sku_id": 999999, "quantity": 1}, HTTP_REFERER="https://evil.example/"
+    )
+    # then
+    assert response["Location"] == "/cart"

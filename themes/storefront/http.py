@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.messages import ERROR, get_messages
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token
@@ -238,7 +239,17 @@ def page_response(
     status: int = 200,
 ) -> HttpResponse:
     """Render a page of the theme for `state` (personal pages get a CSRF token)."""
-    csrf_token = get_token(request) if state.member is not None or meta.type == "login" else ""
+    personal = state.member is not None or meta.type == "login"
+    csrf_token = get_token(request) if personal else ""
+    # What the last action said (a refused cart change …); visitors' pages, cached, have none.
+    notices = (
+        [
+            {"level": "error" if message.level >= ERROR else "info", "text": str(message)}
+            for message in get_messages(request)
+        ]
+        if personal
+        else []
+    )
     html = page_render(
         request,
         design=state.design,
@@ -247,5 +258,6 @@ def page_response(
         customer=customer_object(state.member),
         csrf_token=csrf_token,
         preview=state.preview,
+        notices=notices,
     )
     return HttpResponse(html, status=status)

@@ -253,6 +253,7 @@ def page_render(
     customer: dict[str, Any] | None,
     csrf_token: str,
     preview: bool,
+    notices: list[dict[str, str]] | None = None,
 ) -> str:
     """The page's HTML; ThemeRenderError when its template or the layout fails."""
     started = time.monotonic()
@@ -286,6 +287,7 @@ def page_render(
         "routes": routes_object(),
         "categories": [category_object(node) for node in resolver.categories()],
         "customer": customer,
+        "notices": notices or [],
         "csrf_token": csrf_token,
         "request": {
             "path": request.path,

@@ -116,6 +116,16 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _back(request: HttpRequest, default: str) -> str:
+    """The page the form was on (its Referer, when it is this shop's), else `default`."""
+    referer = str(request.META.get("HTTP_REFERER", ""))
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return default
+
+
 def _login_redirect(request: HttpRequest) -> HttpResponseRedirect:
     target = request.get_full_path()
     from urllib.parse import urlencode
@@ -315,7 +325,7 @@ def storefront_cart_add(request: HttpRequest, state: PageState) -> HttpResponseB
     assert state.member is not None
     referral = request.GET.get("ref", "").strip()[:64]
     try:
-        item = cart_item_add(
+        cart_item_add(
             member=state.member,
             sku_id=_int(request.POST.get("sku_id")),
             quantity=max(1, _int(request.POST.get("quantity"), 1)),
@@ -324,8 +334,7 @@ def storefront_cart_add(request: HttpRequest, state: PageState) -> HttpResponseB
         )
     except DomainError as error:
         messages.error(request, error.message)
-        return _redirect(request.META.get("HTTP_REFERER") or route("storefront-cart"))
-    del item
+        return _redirect(_back(request, route("storefront-cart")))
     return _redirect(route("storefront-cart"))
 
 
