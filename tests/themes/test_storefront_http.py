@@ -408,3 +408,24 @@ def test_a_cart_change_never_sends_the_shopper_to_another_site(
     )
     # then
     assert response["Location"] == "/cart"
+
+
+def test_theme_assets_are_served_for_a_year_and_run_nothing_on_their_own(
+    daily: None, shop_client: Client
+) -> None:
+    # given the live theme's stylesheet URL, as the layout prints it
+    live = storefront_live_design()
+    assert live is not None
+    url = rendering.asset_base_url(live) + "theme.css"
+    # when it and a file the theme does not have are asked for
+    found = shop_client.get(url)
+    missing = shop_client.get(rendering.asset_base_url(live) + "nope.css")
+    # then the stylesheet comes with a long cache and a CSP that runs nothing; the other is a 404
+    assert found.status_code == 200
+    assert found["Content-Type"] == "text/css; charset=utf-8"
+    assert found["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert (
+        found["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    )
+    assert url in shop_client.get("/").content.decode()
+    assert missing.status_code == 404
