@@ -429,3 +429,18 @@ def test_theme_assets_are_served_for_a_year_and_run_nothing_on_their_own(
     )
     assert url in shop_client.get("/").content.decode()
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/cart", "/checkout", "/orders", "/account", "/distribution", "/login"]
+)
+def test_the_editor_previews_personal_pages_as_an_empty_member(
+    daily: None, shop: Tenant, shop_client: Client, path: str
+) -> None:
+    # given the editor's preview link (no member is logged in on the shop host)
+    token = preview_token_make(tenant_id=shop.pk)
+    # when a personal page is previewed
+    response = shop_client.get(f"{path}?preview={token}")
+    # then it renders from the draft for an empty member instead of asking for a login
+    assert response.status_code == 200
+    assert "theme-section-error" not in response.content.decode()

@@ -214,19 +214,24 @@ def storefront_page(*, cacheable: bool = False) -> Callable[[PageView], PageView
     return decorate
 
 
+def preview_member() -> Member:
+    """The member the editor's preview shows pages for: empty, never saved."""
+    return Member(pk=0, nickname="", phone_encrypted="")
+
+
 def customer_object(member: Member | None) -> dict[str, Any] | None:
     """The `customer` object of the theme (None for visitors)."""
     if member is None:
         return None
     phone = phone_mask(phone_decrypt(member.phone_encrypted)) if member.phone_encrypted else ""
-    distributor = distributor_of(member_id=member.pk)
+    distributor = distributor_of(member_id=member.pk) if member.pk else None
     return {
         "name": member.nickname or phone,
         "phone": phone,
         "avatar_url": member.avatar_url or None,
         "is_distributor": distributor is not None and distributor.status == "active",
         "store_balance": member.store_balance_minor,
-        "cart_count": cart_units(member=member),
+        "cart_count": cart_units(member=member) if member.pk else 0,
     }
 
 
@@ -250,12 +255,14 @@ def page_response(
         if personal
         else []
     )
+    # The editor previews every page as a member would see it (an empty one).
+    member = state.member or (preview_member() if state.preview else None)
     html = page_render(
         request,
         design=state.design,
         meta=meta,
         objects=objects,
-        customer=customer_object(state.member),
+        customer=customer_object(member),
         csrf_token=csrf_token,
         preview=state.preview,
         notices=notices,

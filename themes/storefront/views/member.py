@@ -60,6 +60,7 @@ from themes.storefront.http import (
     SESSION_TOKEN_KEY,
     PageState,
     page_response,
+    preview_member,
     storefront_headers,
     storefront_page,
 )
@@ -241,11 +242,6 @@ def member_required(view: Any) -> Any:
     return wrapped
 
 
-def _preview_member() -> Member:
-    # The editor previews personal pages with an empty, unsaved member.
-    return Member(pk=0, nickname="", phone_encrypted="")
-
-
 # --- cart ---------------------------------------------------------------------------------------
 
 
@@ -416,7 +412,7 @@ def _checkout_object(
 @member_required
 def storefront_checkout(request: HttpRequest, state: PageState) -> HttpResponseBase:
     """GET: the checkout page. POST: place the order and start paying it."""
-    member = state.member or _preview_member()
+    member = state.member or preview_member()
     if request.method != "POST":
         checkout = _checkout_object(
             request,
@@ -619,7 +615,7 @@ def _order_object(order: Order, *, detail: bool, member: Member | None = None) -
 @member_required
 def storefront_orders(request: HttpRequest, state: PageState) -> HttpResponse:
     """The member's orders, by status."""
-    member = state.member or _preview_member()
+    member = state.member or preview_member()
     wanted = request.GET.get("status", "")
     status = wanted if wanted in ORDER_STATUS_LABELS else ""
     page = max(1, _int(request.GET.get("page"), 1))
@@ -672,7 +668,7 @@ def storefront_orders(request: HttpRequest, state: PageState) -> HttpResponse:
 @member_required
 def storefront_order(request: HttpRequest, state: PageState, number: str) -> HttpResponse:
     """One of the member's orders."""
-    member = state.member or _preview_member()
+    member = state.member or preview_member()
     try:
         order = member_order_get(member=member, number=number)
     except OrderNotFoundError:
@@ -724,7 +720,7 @@ def storefront_order_receive(
 @member_required
 def storefront_account(request: HttpRequest, state: PageState) -> HttpResponseBase:
     """The member center: orders by status, addresses (POST adds one)."""
-    member = state.member or _preview_member()
+    member = state.member or preview_member()
     errors: list[dict[str, str]] = []
     status = 200
     if request.method == "POST" and member.pk:
@@ -778,7 +774,7 @@ def storefront_account(request: HttpRequest, state: PageState) -> HttpResponseBa
 @member_required
 def storefront_distribution(request: HttpRequest, state: PageState) -> HttpResponseBase:
     """The distributor center: balances, team, share link, recent commissions; apply."""
-    member = state.member or _preview_member()
+    member = state.member or preview_member()
     errors: list[dict[str, str]] = []
     status = 200
     if request.method == "POST" and member.pk:
