@@ -444,3 +444,15 @@ def test_the_editor_previews_personal_pages_as_an_empty_member(
     # then it renders from the draft for an empty member instead of asking for a login
     assert response.status_code == 200
     assert "theme-section-error" not in response.content.decode()
+
+
+def test_nothing_is_written_through_a_preview(
+    daily: None, shop: Tenant, shop_client: Client
+) -> None:
+    # given the editor's preview link
+    token = preview_token_make(tenant_id=shop.pk)
+    # when a form is posted with it (checkout, as the empty preview member)
+    response = shop_client.post(f"/checkout?preview={token}", {"payment_method": "sandbox"})
+    # then it is refused and no order exists
+    assert response.status_code == 403
+    assert Order.objects.count() == 0

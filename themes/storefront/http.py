@@ -165,7 +165,8 @@ def storefront_page(*, cacheable: bool = False) -> Callable[[PageView], PageView
             token = request.GET.get("preview")
             preview = False
             if token is not None:
-                if not _preview_valid(request, token):
+                # Previews only show: nothing is ever written in one.
+                if request.method != "GET" or not _preview_valid(request, token):
                     return _plain(request, "storefront/preview_expired.html", 403, {})
                 preview = True
             member = None if preview else session_member(request)
