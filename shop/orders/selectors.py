@@ -30,6 +30,11 @@ def cart_items(*, member: Member) -> list[tuple[CartItem, SaleSku | None]]:
     return [(item, skus.get(item.sku_id)) for item in items]
 
 
+def cart_item_buyable(item: CartItem, sku: SaleSku | None) -> bool:
+    """Whether a cart line can be bought now: its SKU is for sale with the units in stock."""
+    return sku is not None and sku.for_sale and sku.stock >= item.quantity
+
+
 def cart_units(*, member: Member) -> int:
     """How many units the member's cart holds (one query)."""
     total = CartItem.objects.filter(member=member).aggregate(units=Sum("quantity"))["units"]

@@ -7,6 +7,7 @@ from django.db.models import Count, QuerySet
 
 from billing.selectors import payment_providers_of
 from shop.core.selectors import shop_context
+from shop.customers.models import Member
 from shop.payments.errors import MismatchNotFoundError, PaymentNotFoundError
 from shop.payments.models import (
     Gateway,
@@ -23,6 +24,19 @@ def notify_url_for(*, gateway: str) -> str:
     port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
     host = shop_host_for(shop_context().slug)
     return f"{settings.PLATFORM_SCHEME}://{host}{port}/api/v1/payments/notify/{gateway}"
+
+
+def member_payment_get(*, member: Member, out_trade_no: str) -> Payment:
+    """A payment attempt of one of the member's orders, with its order; PaymentNotFoundError
+    for any other (another member's attempts look like missing ones)."""
+    payment = (
+        Payment.objects.select_related("order")
+        .filter(out_trade_no=out_trade_no, order__member=member)
+        .first()
+    )
+    if payment is None:
+        raise PaymentNotFoundError()
+    return payment
 
 
 def order_payments(*, order_id: int) -> QuerySet[Payment]:

@@ -17,7 +17,7 @@ from shop.catalog.services.products import product_update
 from shop.customers.models import Member
 from shop.orders.models import CartItem, Order
 from tenants.models import Tenant
-from tests.support.commerce import address_make, member_make, product_make, sku_of
+from tests.support.commerce import address_make, member_make, order_make, product_make, sku_of
 from tests.themes.storefront_support import member_login, shop_full, theme_use
 from themes.storefront import rendering
 from themes.storefront.http import preview_token_make
@@ -320,8 +320,9 @@ def test_checkout_without_a_payment_method_changes_nothing(
 def test_the_layout_api_gives_the_mini_program_the_same_sections(
     daily: None, shop: Tenant, shop_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    # given a published home page with a rich text section
+    # given a published home page with a rich text section, and a product
     _rich_text("小程序也看得到", django_capture_on_commit_callbacks)
+    product = product_make(title="小程序商品", price_minor=1990)
     # when the mini-program asks for the home layout, and for an unknown page
     home = shop_client.get("/api/v1/storefront/pages/home")
     unknown = shop_client.get("/api/v1/storefront/pages/nope")
@@ -334,7 +335,14 @@ def test_the_layout_api_gives_the_mini_program_the_same_sections(
     assert body["sections"][-1]["settings"]["title"] == "小程序也看得到"
     grids = [section for section in body["sections"] if section["type"] == "product_grid"]
     assert grids
-    assert all("category" in grid["settings"] for grid in grids)
+    # (the default grids name no category: they resolve to the whole catalog, newest first)
+    first = grids[0]["settings"]["category"]["products"][0]
+    assert (first["id"], first["title"], first["price_min"], first["url"]) == (
+        product.pk,
+        "小程序商品",
+        1990,
+        f"/products/{product.pk}",
+    )
     assert unknown.status_code == 400
     assert unknown.json()["error"]["code"] == "storefront_page_unknown"
 
@@ -456,3 +464,22 @@ def test_nothing_is_written_through_a_preview(
     # then it is refused and no order exists
     assert response.status_code == 403
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("orders", [1, 8])
+def test_a_members_orders_page_reads_a_fixed_number_of_queries(
+    daily: None, shop: Tenant, shop_client: Client, orders: int
+) -> None:
+    # given a member with some orders, logged in, who opened the page once
+    member = member_make()
+    for _index in range(orders):
+        order_make(member=member)
+    member_login(shop_client, member)
+    shop_client.get("/orders")
+    # when the page is opened
+    with CaptureQueriesContext(connection) as queries:
+        response = shop_client.get("/orders")
+    # then the count does not grow with the orders on the page
+    assert response.status_code == 200
+    assert response.content.decode().count('href="/orders/') >= orders
+    assert len(queries) == 10, [str(query["sql"])[:90] for query in queries]

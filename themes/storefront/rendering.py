@@ -38,7 +38,6 @@ from themes.storefront.objects import (
     card_object,
     category_find,
     category_object,
-    category_url,
     image_object,
     list_item_card,
     route,
@@ -206,6 +205,23 @@ class _Resolver:
         return resolved
 
 
+def _page_sections(
+    request: HttpRequest, design: Design, page_type: str
+) -> tuple[list[dict[str, Any]], _Resolver]:
+    """The page's sections the theme still has, and a resolver that read what they name."""
+    sections = [
+        section
+        for section in design.pages.get(page_type, [])
+        if section.get("type") in design.manifest.get("sections", {})
+    ]
+    resolver = _Resolver(request)
+    resolver.collect(_setting_specs(design, None), design.settings)
+    for section in sections:
+        resolver.collect(_setting_specs(design, section["type"]), section.get("settings") or {})
+    resolver.fetch()
+    return sections, resolver
+
+
 # --- the page ---------------------------------------------------------------------------------
 
 
@@ -259,16 +275,7 @@ def page_render(
     started = time.monotonic()
     theme = theme_for(design)
     options = render_options(request, design, theme)
-    sections = [
-        section
-        for section in design.pages.get(meta.type, [])
-        if section.get("type") in design.manifest.get("sections", {})
-    ]
-    resolver = _Resolver(request)
-    resolver.collect(_setting_specs(design, None), design.settings)
-    for section in sections:
-        resolver.collect(_setting_specs(design, section["type"]), section.get("settings") or {})
-    resolver.fetch()
+    sections, resolver = _page_sections(request, design, meta.type)
 
     shop = _shop_object(request)
     canonical = request.build_absolute_uri(meta.canonical_path or request.path)
@@ -339,29 +346,13 @@ def page_render(
     )
 
 
-def category_products_url(category_id: int, **query: Any) -> str:
-    from urllib.parse import urlencode
-
-    params = {key: value for key, value in query.items() if value not in (None, "", 1)}
-    return category_url(category_id) + (f"?{urlencode(params)}" if params else "")
-
-
 def layout_data(request: HttpRequest, *, design: Design, page_type: str) -> dict[str, Any]:
     """A page's layout as data, for clients that draw it themselves (the mini-program).
 
     The same design and the same resolution as the H5 page: theme settings and each section's
     settings with images, categories and products resolved to the documented objects.
     """
-    sections = [
-        section
-        for section in design.pages.get(page_type, [])
-        if section.get("type") in design.manifest.get("sections", {})
-    ]
-    resolver = _Resolver(request)
-    resolver.collect(_setting_specs(design, None), design.settings)
-    for section in sections:
-        resolver.collect(_setting_specs(design, section["type"]), section.get("settings") or {})
-    resolver.fetch()
+    sections, resolver = _page_sections(request, design, page_type)
     return {
         "page": page_type,
         "design_version": design.number,

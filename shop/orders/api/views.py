@@ -23,6 +23,7 @@ from shop.customers.selectors.addresses import address_get, address_list
 from shop.orders.models import AfterSale, Order, OrderStatus
 from shop.orders.pricing import Quote
 from shop.orders.selectors import (
+    cart_item_buyable,
     cart_items,
     member_after_sale_get,
     member_order_get,
@@ -93,7 +94,7 @@ def cart_data(member: Member) -> dict[str, Any]:
     items = []
     buyable: list[CheckoutItem] = []
     for item, sku in rows:
-        available = sku is not None and sku.for_sale and sku.stock >= item.quantity
+        available = cart_item_buyable(item, sku)
         items.append(
             {
                 "sku_id": item.sku_id,

@@ -16,9 +16,9 @@ from shop.customers.models import MemberIdentity
 from shop.customers.selectors.members import member_openid
 from shop.orders.api.views import IDEMPOTENCY_HEADER
 from shop.orders.selectors import member_order_get
-from shop.payments.errors import PaymentNotFoundError, WeChatIdentityMissingError
+from shop.payments.errors import WeChatIdentityMissingError
 from shop.payments.models import Gateway, Payment
-from shop.payments.selectors import notify_url_for
+from shop.payments.selectors import member_payment_get, notify_url_for
 from shop.payments.services.payments import (
     METHOD_GATEWAY,
     payment_sandbox_confirm,
@@ -117,21 +117,14 @@ class OrderPayApi(MemberApi):
         return Response(body, status=code)
 
 
-def _member_payment(request: Request, out_trade_no: str) -> Payment:
-    payment = (
-        Payment.objects.select_related("order")
-        .filter(out_trade_no=out_trade_no, order__member=request_member(request))
-        .first()
-    )
-    if payment is None:
-        raise PaymentNotFoundError()
-    return payment
-
-
 class PaymentDetailApi(MemberApi):
     @extend_schema(responses=PaymentSerializer, operation_id="payment_detail")
     def get(self, request: Request, out_trade_no: str) -> Response:
-        return Response(payment_data(_member_payment(request, out_trade_no)))
+        return Response(
+            payment_data(
+                member_payment_get(member=request_member(request), out_trade_no=out_trade_no)
+            )
+        )
 
 
 class SandboxConfirmApi(MemberApi):
@@ -139,7 +132,7 @@ class SandboxConfirmApi(MemberApi):
         request=None, responses=PaymentSerializer, operation_id="payment_sandbox_confirm"
     )
     def post(self, request: Request, out_trade_no: str) -> Response:
-        payment = _member_payment(request, out_trade_no)
+        payment = member_payment_get(member=request_member(request), out_trade_no=out_trade_no)
         payment_sandbox_confirm(order=payment.order, out_trade_no=out_trade_no)
         payment.refresh_from_db()
         return Response(payment_data(payment))

@@ -42,6 +42,7 @@ from shop.customers.services.tokens import member_token_revoke
 from shop.orders.errors import OrderNotFoundError
 from shop.orders.models import Order
 from shop.orders.selectors import (
+    cart_item_buyable,
     cart_items,
     member_order_get,
     member_orders,
@@ -50,7 +51,8 @@ from shop.orders.selectors import (
 from shop.orders.services.cart import cart_item_add, cart_item_set
 from shop.orders.services.checkout import CheckoutItem, Client, order_checkout, order_quote
 from shop.orders.services.orders import order_cancel, order_receive
-from shop.payments.selectors import notify_url_for
+from shop.payments.errors import PaymentNotFoundError
+from shop.payments.selectors import member_payment_get, notify_url_for
 from shop.payments.services.payments import (
     METHOD_GATEWAY,
     payment_sandbox_confirm,
@@ -264,7 +266,7 @@ def _cart_object(member: Member | None) -> dict[str, Any]:
     subtotal = 0
     count = 0
     for item, sku in rows:
-        available = sku is not None and sku.for_sale and sku.stock >= item.quantity
+        available = cart_item_buyable(item, sku)
         price = sku.price_minor if sku is not None else 0
         line_total = price * item.quantity
         items.append(
@@ -510,10 +512,9 @@ def storefront_pay_sandbox(
 ) -> HttpResponseBase:
     """The sandbox gateway's page (demo shops): confirm the payment, or go back unpaid."""
     assert state.member is not None
-    number = out_trade_no.rsplit("P", 1)[0]
     try:
-        order = member_order_get(member=state.member, number=number)
-    except OrderNotFoundError:
+        order = member_payment_get(member=state.member, out_trade_no=out_trade_no).order
+    except PaymentNotFoundError:
         return not_found(request, _("This order does not exist."))
     if request.method == "POST":
         try:
